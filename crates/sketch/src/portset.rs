@@ -1,0 +1,406 @@
+//! The exact set of (protocol, port) pairs a source touched.
+//!
+//! Most sources touch one or a few ports, kept as a sorted vector of packed
+//! keys; a vertical scanner that touches more than [`PortSet::SPARSE_LIMIT`]
+//! ports of one protocol gets an 8 KiB bitmap for that protocol, which is then
+//! no larger than the vector it replaces. Which form a protocol uses depends
+//! only on how many of its ports are in the set, so equal sets are equal
+//! values with equal bytes however they were built.
+
+use portwatch_core::{PortKey, Proto};
+
+use crate::SketchError;
+use crate::wire::{self, KIND_PORTSET, Reader};
+
+const WORDS: usize = 65536 / 64;
+
+/// An exact set of [`PortKey`]s; merge is union.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PortSet {
+    /// Packed keys (protocol index << 16 | port), ascending, of the protocols
+    /// that have no bitmap.
+    sparse: Vec<u32>,
+    /// Ascending by protocol index.
+    dense: Vec<Bitmap>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Bitmap {
+    proto: u8,
+    len: u32,
+    words: Box<[u64; WORDS]>,
+}
+
+impl std::fmt::Debug for Bitmap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bitmap {{ proto: {}, len: {} }}", self.proto, self.len)
+    }
+}
+
+impl Bitmap {
+    fn new(proto: u8) -> Self {
+        Bitmap {
+            proto,
+            len: 0,
+            words: Box::new([0; WORDS]),
+        }
+    }
+
+    fn set(&mut self, port: u16) {
+        let (w, bit) = (usize::from(port) / 64, port % 64);
+        let mask = 1u64 << bit;
+        if self.words[w] & mask == 0 {
+            self.words[w] |= mask;
+            self.len += 1;
+        }
+    }
+
+    fn get(&self, port: u16) -> bool {
+        self.words[usize::from(port) / 64] >> (port % 64) & 1 == 1
+    }
+
+    fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                Some((w * 64) as u16 + bit as u16)
+            })
+        })
+    }
+}
+
+fn proto_index(p: Proto) -> u8 {
+    match p {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::Icmp => 2,
+        Proto::Icmpv6 => 3,
+    }
+}
+
+fn pack(key: PortKey) -> u32 {
+    u32::from(proto_index(key.proto)) << 16 | u32::from(key.port)
+}
+
+fn unpack(k: u32) -> PortKey {
+    PortKey::new(Proto::ALL[(k >> 16) as usize & 3], k as u16)
+}
+
+impl PortSet {
+    /// Most ports of one protocol kept in the sorted vector: 2048 packed keys
+    /// are 8 KiB, the size of the bitmap.
+    pub const SPARSE_LIMIT: usize = WORDS * 8 / 4;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, key: PortKey) {
+        let p = proto_index(key.proto);
+        if let Some(bm) = self.bitmap_mut(p) {
+            bm.set(key.port);
+            return;
+        }
+        let k = pack(key);
+        if let Err(pos) = self.sparse.binary_search(&k) {
+            self.sparse.insert(pos, k);
+            self.densify_if_large(p);
+        }
+    }
+
+    pub fn contains(&self, key: PortKey) -> bool {
+        let p = proto_index(key.proto);
+        match self.dense.iter().find(|b| b.proto == p) {
+            Some(bm) => bm.get(key.port),
+            None => self.sparse.binary_search(&pack(key)).is_ok(),
+        }
+    }
+
+    /// Makes `self` the union of both sets.
+    pub fn merge(&mut self, other: &PortSet) {
+        for obm in &other.dense {
+            let bm = self.ensure_bitmap(obm.proto);
+            for (a, b) in bm.words.iter_mut().zip(obm.words.iter()) {
+                *a |= b;
+            }
+            bm.len = bm.words.iter().map(|w| w.count_ones()).sum();
+        }
+        let mut to_sparse = Vec::new();
+        for &k in &other.sparse {
+            let p = (k >> 16) as u8;
+            match self.bitmap_mut(p) {
+                Some(bm) => bm.set(k as u16),
+                None => to_sparse.push(k),
+            }
+        }
+        if !to_sparse.is_empty() {
+            self.sparse = sorted_union(&self.sparse, &to_sparse);
+            for p in 0..4 {
+                self.densify_if_large(p);
+            }
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.sparse.len() as u64 + self.dense.iter().map(|b| u64::from(b.len)).sum::<u64>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All keys, ascending (protocol in [`Proto`]'s order, then port).
+    pub fn iter(&self) -> impl Iterator<Item = PortKey> + '_ {
+        (0u8..4).flat_map(move |p| {
+            let bitmap = self.dense.iter().find(|b| b.proto == p);
+            let range = self.proto_range(p);
+            let proto = Proto::ALL[usize::from(p)];
+            let sparse = self.sparse[range].iter().map(|&k| unpack(k));
+            let dense = bitmap
+                .into_iter()
+                .flat_map(Bitmap::ports)
+                .map(move |port| PortKey::new(proto, port));
+            sparse.chain(dense)
+        })
+    }
+
+    /// Heap bytes owned, for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.sparse.capacity() * 4
+            + self.dense.capacity() * std::mem::size_of::<Bitmap>()
+            + self.dense.len() * WORDS * 8
+    }
+
+    /// Serializes: version, kind, `u32` count of listed keys, each as the
+    /// protocol number and `u16` port (ascending), then a `u8` count of
+    /// bitmaps, each as the protocol number and 8192 bytes (bit `p % 8` of
+    /// byte `p / 8` is port `p`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = wire::start(
+            KIND_PORTSET,
+            5 + 3 * self.sparse.len() + 8193 * self.dense.len(),
+        );
+        out.extend_from_slice(&(self.sparse.len() as u32).to_le_bytes());
+        for &k in &self.sparse {
+            let key = unpack(k);
+            out.push(key.proto.number());
+            out.extend_from_slice(&key.port.to_le_bytes());
+        }
+        out.push(self.dense.len() as u8);
+        for bm in &self.dense {
+            out.push(Proto::ALL[usize::from(bm.proto)].number());
+            for w in bm.words.iter() {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads what [`Self::to_bytes`] wrote, rejecting anything it could not
+    /// have written (unknown protocols, unsorted or duplicate keys, a
+    /// protocol both listed and in a bitmap, a form that does not match the
+    /// protocol's size).
+    pub fn from_bytes(b: &[u8]) -> Result<Self, SketchError> {
+        let mut r = Reader::new(b);
+        let kind = r.header()?;
+        if kind != KIND_PORTSET {
+            return Err(SketchError::Kind {
+                expected: "port set",
+                found: kind,
+            });
+        }
+        let at = r.offset();
+        let n = r.u32("key count")? as usize;
+        if n > 4 * Self::SPARSE_LIMIT {
+            return Err(Reader::invalid(
+                at,
+                "key count",
+                "more keys than the list form holds",
+            ));
+        }
+        let mut sparse: Vec<u32> = Vec::with_capacity(n.min(r.remaining() / 3));
+        for _ in 0..n {
+            let at = r.offset();
+            let proto = Proto::from_number(r.u8("protocol")?).ok_or(Reader::invalid(
+                at,
+                "protocol",
+                "not tcp, udp, icmp or icmpv6",
+            ))?;
+            let k = pack(PortKey::new(proto, r.u16("port")?));
+            if sparse.last().is_some_and(|&prev| prev >= k) {
+                return Err(Reader::invalid(at, "key", "not strictly ascending"));
+            }
+            sparse.push(k);
+        }
+        let at = r.offset();
+        let nd = usize::from(r.u8("bitmap count")?);
+        if nd > 4 {
+            return Err(Reader::invalid(
+                at,
+                "bitmap count",
+                "more than one per protocol",
+            ));
+        }
+        let mut set = PortSet {
+            sparse,
+            dense: Vec::with_capacity(nd),
+        };
+        for p in 0..4 {
+            if set.proto_range(p).len() > Self::SPARSE_LIMIT {
+                return Err(Reader::invalid(
+                    at,
+                    "key list",
+                    "a protocol has more listed ports than the list form holds",
+                ));
+            }
+        }
+        for _ in 0..nd {
+            let at = r.offset();
+            let p = Proto::from_number(r.u8("protocol")?)
+                .map(proto_index)
+                .ok_or(Reader::invalid(
+                    at,
+                    "protocol",
+                    "not tcp, udp, icmp or icmpv6",
+                ))?;
+            if set.dense.last().is_some_and(|b| b.proto >= p) || !set.proto_range(p).is_empty() {
+                return Err(Reader::invalid(
+                    at,
+                    "bitmap",
+                    "protocols not ascending, or also listed as keys",
+                ));
+            }
+            let raw = r.take(WORDS * 8, "bitmap")?;
+            let mut bm = Bitmap::new(p);
+            for (w, chunk) in bm.words.iter_mut().zip(raw.chunks_exact(8)) {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(chunk);
+                *w = u64::from_le_bytes(le);
+            }
+            bm.len = bm.words.iter().map(|w| w.count_ones()).sum();
+            if bm.len as usize <= Self::SPARSE_LIMIT {
+                return Err(Reader::invalid(
+                    at,
+                    "bitmap",
+                    "too few ports for the bitmap form",
+                ));
+            }
+            set.dense.push(bm);
+        }
+        r.finish()?;
+        Ok(set)
+    }
+
+    fn bitmap_mut(&mut self, p: u8) -> Option<&mut Bitmap> {
+        self.dense.iter_mut().find(|b| b.proto == p)
+    }
+
+    fn proto_range(&self, p: u8) -> std::ops::Range<usize> {
+        let lo = u32::from(p) << 16;
+        let hi = lo + 0x1_0000;
+        self.sparse.partition_point(|&k| k < lo)..self.sparse.partition_point(|&k| k < hi)
+    }
+
+    /// Moves protocol `p`'s listed ports into a new bitmap, keeping order.
+    fn ensure_bitmap(&mut self, p: u8) -> &mut Bitmap {
+        let pos = match self.dense.binary_search_by(|b| b.proto.cmp(&p)) {
+            Ok(pos) => pos,
+            Err(pos) => {
+                let mut bm = Bitmap::new(p);
+                for k in self.sparse.drain(self.proto_range(p)) {
+                    bm.set(k as u16);
+                }
+                self.dense.insert(pos, bm);
+                pos
+            }
+        };
+        &mut self.dense[pos]
+    }
+
+    fn densify_if_large(&mut self, p: u8) {
+        if self.proto_range(p).len() > Self::SPARSE_LIMIT {
+            self.ensure_bitmap(p);
+        }
+    }
+}
+
+fn sorted_union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> PortKey {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn small_set_is_sorted_and_pinned() {
+        let mut s = PortSet::new();
+        s.insert(key("53/udp"));
+        s.insert(key("445/tcp"));
+        s.insert(key("53/udp"));
+        assert_eq!(s.len(), 2);
+        assert!(s.contains(key("445/tcp")) && !s.contains(key("445/udp")));
+        let all: Vec<_> = s.iter().collect();
+        assert_eq!(all, [key("445/tcp"), key("53/udp")]);
+        let b = s.to_bytes();
+        assert_eq!(b, [1, 0x31, 2, 0, 0, 0, 6, 0xbd, 0x01, 17, 53, 0, 0]);
+        assert_eq!(PortSet::from_bytes(&b).unwrap(), s);
+    }
+
+    #[test]
+    fn a_vertical_scan_gets_a_bitmap() {
+        let mut s = PortSet::new();
+        s.insert(key("7/udp"));
+        for port in 0..=u16::MAX {
+            s.insert(PortKey::new(Proto::Tcp, port));
+        }
+        assert_eq!(s.len(), 65537);
+        assert_eq!(s.dense.len(), 1);
+        assert_eq!(s.sparse, [pack(key("7/udp"))]);
+        let b = s.to_bytes();
+        assert_eq!(b.len(), 2 + 4 + 3 + 1 + 1 + 8192);
+        assert_eq!(PortSet::from_bytes(&b).unwrap(), s);
+        let first: Vec<_> = s.iter().take(2).collect();
+        assert_eq!(first, [key("0/tcp"), key("1/tcp")]);
+        assert_eq!(s.iter().last(), Some(key("7/udp")));
+    }
+
+    #[test]
+    fn rejects_bad_bytes() {
+        let bad: &[(&[u8], &str)] = &[
+            (&[1, 0x31, 1, 0, 0, 0, 99, 0, 0, 0], "protocol"),
+            (&[1, 0x31, 2, 0, 0, 0, 6, 1, 0, 6, 1, 0, 0], "ascending"),
+            (&[1, 0x31, 0, 0, 0, 0, 1, 6], "truncated"),
+            (&[1, 0x31, 0, 0, 0, 0, 0, 0], "trailing"),
+            (&[1, 0x31, 0, 0, 0, 0, 9], "bitmap count"),
+        ];
+        for (bytes, needle) in bad {
+            let err = PortSet::from_bytes(bytes).unwrap_err().to_string();
+            assert!(err.contains(needle), "{bytes:?}: {err}");
+        }
+        let mut few = vec![1, 0x31, 0, 0, 0, 0, 1, 6];
+        few.extend_from_slice(&[0xff; 8]);
+        few.resize(8 + 8192, 0);
+        let err = PortSet::from_bytes(&few).unwrap_err().to_string();
+        assert!(err.contains("too few"), "{err}");
+    }
+}
