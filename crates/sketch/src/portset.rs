@@ -74,11 +74,15 @@ impl Bitmap {
     }
 }
 
+/// Protocols in `Proto`'s own order (by protocol number), so packed keys
+/// sort the way `PortKey`s do.
+const BY_ORDER: [Proto; 4] = [Proto::Icmp, Proto::Tcp, Proto::Udp, Proto::Icmpv6];
+
 fn proto_index(p: Proto) -> u8 {
     match p {
-        Proto::Tcp => 0,
-        Proto::Udp => 1,
-        Proto::Icmp => 2,
+        Proto::Icmp => 0,
+        Proto::Tcp => 1,
+        Proto::Udp => 2,
         Proto::Icmpv6 => 3,
     }
 }
@@ -88,7 +92,7 @@ fn pack(key: PortKey) -> u32 {
 }
 
 fn unpack(k: u32) -> PortKey {
-    PortKey::new(Proto::ALL[(k >> 16) as usize & 3], k as u16)
+    PortKey::new(BY_ORDER[(k >> 16) as usize & 3], k as u16)
 }
 
 impl PortSet {
@@ -159,7 +163,7 @@ impl PortSet {
         (0u8..4).flat_map(move |p| {
             let bitmap = self.dense.iter().find(|b| b.proto == p);
             let range = self.proto_range(p);
-            let proto = Proto::ALL[usize::from(p)];
+            let proto = BY_ORDER[usize::from(p)];
             let sparse = self.sparse[range].iter().map(|&k| unpack(k));
             let dense = bitmap
                 .into_iter()
@@ -193,7 +197,7 @@ impl PortSet {
         }
         out.push(self.dense.len() as u8);
         for bm in &self.dense {
-            out.push(Proto::ALL[usize::from(bm.proto)].number());
+            out.push(BY_ORDER[usize::from(bm.proto)].number());
             for w in bm.words.iter() {
                 out.extend_from_slice(&w.to_le_bytes());
             }
@@ -352,6 +356,14 @@ mod tests {
     }
 
     #[test]
+    fn packing_follows_port_key_order() {
+        assert!(BY_ORDER.windows(2).all(|w| w[0] < w[1]));
+        for (i, p) in BY_ORDER.into_iter().enumerate() {
+            assert_eq!(usize::from(proto_index(p)), i);
+        }
+    }
+
+    #[test]
     fn small_set_is_sorted_and_pinned() {
         let mut s = PortSet::new();
         s.insert(key("53/udp"));
@@ -359,10 +371,14 @@ mod tests {
         s.insert(key("53/udp"));
         assert_eq!(s.len(), 2);
         assert!(s.contains(key("445/tcp")) && !s.contains(key("445/udp")));
+        s.insert(key("8/icmp"));
         let all: Vec<_> = s.iter().collect();
-        assert_eq!(all, [key("445/tcp"), key("53/udp")]);
+        assert_eq!(all, [key("8/icmp"), key("445/tcp"), key("53/udp")]);
         let b = s.to_bytes();
-        assert_eq!(b, [1, 0x31, 2, 0, 0, 0, 6, 0xbd, 0x01, 17, 53, 0, 0]);
+        assert_eq!(
+            b,
+            [1, 0x31, 3, 0, 0, 0, 1, 8, 0, 6, 0xbd, 0x01, 17, 53, 0, 0]
+        );
         assert_eq!(PortSet::from_bytes(&b).unwrap(), s);
     }
 
