@@ -38,20 +38,52 @@ pub struct TopEntry {
 }
 
 /// Heavy hitters (top sources) with Space-Saving.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TopK {
     capacity: usize,
     total: u64,
     exact: bool,
-    /// Sorted by address, so equal summaries have equal representations.
-    slots: Vec<TopEntry>,
+    /// In arrival order; compared and serialized sorted by address.
+    slots: Vec<Slot>,
 }
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// [`fold`] of the address: one integer compare per slot when looking up.
+    fold: u64,
+    entry: TopEntry,
+}
+
+/// A 64-bit digest of an address, injective on IPv4 and disjoint between
+/// families; lookups confirm a match on the full address.
+#[inline]
+fn fold(addr: IpAddr) -> u64 {
+    match addr {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let x = u128::from(a);
+            ((x >> 64) as u64 ^ (x as u64).rotate_left(29)) | 1 << 63
+        }
+    }
+}
+
+/// Equal configuration and total, and the same entries whatever their order.
+impl PartialEq for TopK {
+    fn eq(&self, other: &Self) -> bool {
+        self.capacity == other.capacity
+            && self.total == other.total
+            && self.exact == other.exact
+            && self.sorted_entries() == other.sorted_entries()
+    }
+}
+
+impl Eq for TopK {}
 
 impl TopK {
     /// The capacity portwatch's aggregation uses.
     pub const DEFAULT_CAPACITY: usize = 32;
 
-    /// A summary keeping at most `capacity` keys (at least 1).
+    /// A summary keeping at most `capacity` keys (clamped to 1..=65536).
     pub fn new(capacity: usize) -> Self {
         TopK {
             capacity: capacity.clamp(1, MAX_CAPACITY),
@@ -66,49 +98,63 @@ impl TopK {
     }
 
     /// Counts `count` more for `key`; a count of zero changes nothing.
+    #[inline]
     pub fn add(&mut self, key: IpAddr, count: u64) {
         if count == 0 {
             return;
         }
         self.total = self.total.saturating_add(count);
-        match self.slots.binary_search_by(|s| s.addr.cmp(&key)) {
-            Ok(i) => self.slots[i].count = self.slots[i].count.saturating_add(count),
-            Err(i) if self.slots.len() < self.capacity => self.slots.insert(
-                i,
-                TopEntry {
+        let f = fold(key);
+        if let Some(i) = self.find(f, key) {
+            let e = &mut self.slots[i].entry;
+            e.count = e.count.saturating_add(count);
+        } else if self.slots.len() < self.capacity {
+            self.slots.push(Slot {
+                fold: f,
+                entry: TopEntry {
                     addr: key,
                     count,
                     error: 0,
                 },
-            ),
-            Err(i) => self.replace_min(i, key, count),
+            });
+        } else {
+            self.replace_min(f, key, count);
         }
+    }
+
+    #[inline]
+    fn find(&self, f: u64, key: IpAddr) -> Option<usize> {
+        let mut from = 0;
+        while let Some(off) = self.slots[from..].iter().position(|s| s.fold == f) {
+            let i = from + off;
+            if self.slots[i].entry.addr == key {
+                return Some(i);
+            }
+            from = i + 1;
+        }
+        None
     }
 
     /// Space-Saving's eviction: the new key takes the smallest slot's count
     /// as its error. Among equal smallest counts the largest address goes, the
     /// same order [`TopK::top`] and [`TopK::merge`] use to rank.
-    fn replace_min(&mut self, insert_at: usize, key: IpAddr, count: u64) {
+    fn replace_min(&mut self, f: u64, key: IpAddr, count: u64) {
         let mut victim = 0;
-        for (j, s) in self.slots.iter().enumerate() {
-            if s.count <= self.slots[victim].count {
+        for (j, s) in self.slots.iter().enumerate().skip(1) {
+            let best = &self.slots[victim].entry;
+            if rank(&s.entry, best).is_gt() {
                 victim = j;
             }
         }
-        let floor = self.slots[victim].count;
-        let entry = TopEntry {
-            addr: key,
-            count: floor.saturating_add(count),
-            error: floor,
+        let floor = self.slots[victim].entry.count;
+        self.slots[victim] = Slot {
+            fold: f,
+            entry: TopEntry {
+                addr: key,
+                count: floor.saturating_add(count),
+                error: floor,
+            },
         };
-        // Shift only the slots between the victim and the new key's place.
-        if victim < insert_at {
-            self.slots.copy_within(victim + 1..insert_at, victim);
-            self.slots[insert_at - 1] = entry;
-        } else {
-            self.slots.copy_within(insert_at..victim, insert_at + 1);
-            self.slots[insert_at] = entry;
-        }
         self.exact = false;
     }
 
@@ -117,7 +163,7 @@ impl TopK {
         if self.exact {
             0
         } else {
-            self.slots.iter().map(|s| s.count).min().unwrap_or(0)
+            self.slots.iter().map(|s| s.entry.count).min().unwrap_or(0)
         }
     }
 
@@ -126,52 +172,46 @@ impl TopK {
     pub fn merge(&mut self, other: &TopK) {
         let (fa, fb) = (self.floor(), other.floor());
         let capacity = self.capacity.min(other.capacity);
-        let mut merged = Vec::with_capacity(self.slots.len() + other.slots.len());
-        let (a, b) = (&self.slots, &other.slots);
-        let (mut i, mut j) = (0, 0);
         // (upper, lower) bounds: a side that does not hold a key contributes
         // its floor to the upper bound and nothing to the lower one.
-        let mut push = |addr, upper: u64, lower: u64| {
-            merged.push(TopEntry {
-                addr,
+        let slot = |s: &Slot, upper: u64, lower: u64| Slot {
+            fold: s.fold,
+            entry: TopEntry {
+                addr: s.entry.addr,
                 count: upper,
                 error: upper - lower,
-            })
+            },
         };
-        while i < a.len() || j < b.len() {
-            let order = match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) => x.addr.cmp(&y.addr),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                _ => std::cmp::Ordering::Greater,
-            };
-            match order {
-                std::cmp::Ordering::Less => {
-                    let x = a[i];
-                    push(x.addr, x.count.saturating_add(fb), x.count - x.error);
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    let y = b[j];
-                    push(y.addr, y.count.saturating_add(fa), y.count - y.error);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    let (x, y) = (a[i], b[j]);
-                    push(
-                        x.addr,
+        let mut in_other = vec![false; other.slots.len()];
+        let mut merged = Vec::with_capacity(self.slots.len() + other.slots.len());
+        for s in &self.slots {
+            let x = s.entry;
+            merged.push(match other.find(s.fold, x.addr) {
+                Some(j) => {
+                    in_other[j] = true;
+                    let y = other.slots[j].entry;
+                    slot(
+                        s,
                         x.count.saturating_add(y.count),
                         (x.count - x.error).saturating_add(y.count - y.error),
-                    );
-                    i += 1;
-                    j += 1;
+                    )
                 }
-            }
+                None => slot(s, x.count.saturating_add(fb), x.count - x.error),
+            });
+        }
+        for (s, _) in other
+            .slots
+            .iter()
+            .zip(&in_other)
+            .filter(|(_, seen)| !**seen)
+        {
+            let y = s.entry;
+            merged.push(slot(s, y.count.saturating_add(fa), y.count - y.error));
         }
         let exact = self.exact && other.exact && merged.len() <= capacity;
         if merged.len() > capacity {
-            merged.sort_unstable_by(rank);
+            merged.sort_unstable_by(|x, y| rank(&x.entry, &y.entry));
             merged.truncate(capacity);
-            merged.sort_unstable_by_key(|x| x.addr);
         }
         self.capacity = capacity;
         self.total = self.total.saturating_add(other.total);
@@ -181,9 +221,15 @@ impl TopK {
 
     /// The `n` largest, by count descending and then address ascending.
     pub fn top(&self, n: usize) -> Vec<TopEntry> {
-        let mut v = self.slots.clone();
+        let mut v: Vec<TopEntry> = self.slots.iter().map(|s| s.entry).collect();
         v.sort_unstable_by(rank);
         v.truncate(n);
+        v
+    }
+
+    fn sorted_entries(&self) -> Vec<TopEntry> {
+        let mut v: Vec<TopEntry> = self.slots.iter().map(|s| s.entry).collect();
+        v.sort_unstable_by_key(|e| e.addr);
         v
     }
 
@@ -208,7 +254,7 @@ impl TopK {
 
     /// Heap bytes owned, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<TopEntry>()
+        self.slots.capacity() * std::mem::size_of::<Slot>()
     }
 
     /// Serializes: version, kind, `u32` capacity, `u64` total, exact flag,
@@ -220,7 +266,7 @@ impl TopK {
         out.extend_from_slice(&self.total.to_le_bytes());
         out.push(u8::from(self.exact));
         out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
-        for s in &self.slots {
+        for s in &self.sorted_entries() {
             match s.addr {
                 IpAddr::V4(a) => {
                     out.push(4);
@@ -269,7 +315,7 @@ impl TopK {
                 "above capacity, or below it without being exact",
             ));
         }
-        let mut slots: Vec<TopEntry> = Vec::with_capacity(n.min(r.remaining() / 21));
+        let mut slots: Vec<Slot> = Vec::with_capacity(n.min(r.remaining() / 21));
         for _ in 0..n {
             let at = r.offset();
             let addr = match r.u8("address family")? {
@@ -277,7 +323,7 @@ impl TopK {
                 6 => IpAddr::from(r.bytes::<16>("IPv6 address")?),
                 _ => return Err(Reader::invalid(at, "address family", "must be 4 or 6")),
             };
-            if slots.last().is_some_and(|p| p.addr >= addr) {
+            if slots.last().is_some_and(|p| p.entry.addr >= addr) {
                 return Err(Reader::invalid(at, "address", "not strictly ascending"));
             }
             let count = r.u64("count")?;
@@ -289,13 +335,18 @@ impl TopK {
                     "count is zero, error exceeds it, or an exact summary has an error",
                 ));
             }
-            slots.push(TopEntry { addr, count, error });
+            slots.push(Slot {
+                fold: fold(addr),
+                entry: TopEntry { addr, count, error },
+            });
         }
         let sum = slots
             .iter()
-            .fold(0u64, |acc, s| acc.saturating_add(s.count));
-        let min = slots.iter().map(|s| s.count).min().unwrap_or(0);
-        if (exact && sum != total) || sum > total || (!exact && slots.iter().any(|s| s.error > min))
+            .fold(0u64, |acc, s| acc.saturating_add(s.entry.count));
+        let min = slots.iter().map(|s| s.entry.count).min().unwrap_or(0);
+        if (exact && sum != total)
+            || sum > total
+            || (!exact && slots.iter().any(|s| s.entry.error > min))
         {
             return Err(Reader::invalid(
                 at,

@@ -22,8 +22,13 @@ fn check_all(b: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Valid encodings of every form, to mutate.
-fn samples() -> Vec<Vec<u8>> {
+/// Valid encodings of every form, to mutate; built once.
+fn samples() -> &'static [Vec<u8>] {
+    static SAMPLES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SAMPLES.get_or_init(build_samples)
+}
+
+fn build_samples() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for n in [0usize, 1, 8, 9, 100, DistinctCounter::SPARSE_LIMIT, 5000] {
         out.push(counter_of((0..n as u64).map(mix)).to_bytes());
@@ -75,9 +80,9 @@ proptest! {
 fn every_sample_is_accepted_by_exactly_its_own_reader() {
     for b in samples() {
         let accepted = [
-            DistinctCounter::from_bytes(&b).is_ok(),
-            TopK::from_bytes(&b).is_ok(),
-            PortSet::from_bytes(&b).is_ok(),
+            DistinctCounter::from_bytes(b).is_ok(),
+            TopK::from_bytes(b).is_ok(),
+            PortSet::from_bytes(b).is_ok(),
         ];
         assert_eq!(
             accepted.iter().filter(|&&ok| ok).count(),

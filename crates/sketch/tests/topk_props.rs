@@ -125,7 +125,7 @@ proptest! {
     #[test]
     fn merge_is_commutative_and_associative_while_exact(len in 0usize..200, cap in 1usize..20, seed: u64, a_seed: u64) {
         let items = stream(len, cap as u64, seed);
-        let mut groups = vec![Vec::new(), Vec::new(), Vec::new()];
+        let mut groups = [Vec::new(), Vec::new(), Vec::new()];
         for (i, it) in items.iter().enumerate() {
             groups[(mix(a_seed ^ i as u64) % 3) as usize].push(*it);
         }

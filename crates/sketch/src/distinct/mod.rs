@@ -1,38 +1,41 @@
 //! Distinct counting: an exact set of hashes while small, HyperLogLog after.
 
 mod hll;
+mod table;
 
 use std::net::IpAddr;
 
 use crate::wire::{self, KIND_COUNTER_DENSE, KIND_COUNTER_SPARSE, Reader};
 use crate::{SketchError, hash_ip};
 use hll::Registers;
+use table::HashTable;
 
 /// Hashes kept without any heap allocation.
 const INLINE: usize = 8;
 
 /// Counts distinct addresses (or any uniformly distributed 64-bit hashes).
 ///
-/// The state depends only on the *set* of hashes inserted: up to
-/// [`Self::SPARSE_LIMIT`] distinct hashes it is that set, sorted (the first
-/// eight inline, without allocating); beyond it, 2^14 HyperLogLog registers
-/// that are themselves the register-wise maximum over the set. So inserting a
-/// stream and merging the counters of any split of it give equal values, equal
-/// bytes, and equal estimates, wherever each part crossed the limit.
+/// The value depends only on the *set* of hashes inserted: up to
+/// [`Self::SPARSE_LIMIT`] distinct hashes it is that set (the first eight
+/// inline, without allocating, then a hash table); beyond it, 2^14
+/// HyperLogLog registers, which are themselves the register-wise maximum over
+/// the set. The form is chosen by the set's size alone, so inserting a stream
+/// and merging the counters of any split of it give equal values, equal bytes
+/// and equal estimates, wherever each part crossed the limit.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct DistinctCounter {
     repr: Repr,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 enum Repr {
-    /// Sorted; slots past `len` stay zero so derived equality is set equality.
+    /// Unordered: appending is the cheapest insert. At most `INLINE`.
     Inline {
         len: u8,
         hashes: [u64; INLINE],
     },
-    /// Sorted, `INLINE < len <= SPARSE_LIMIT`.
-    Sparse(Vec<u64>),
+    /// `INLINE < len <= SPARSE_LIMIT`.
+    Table(HashTable),
     Dense(Registers),
 }
 
@@ -44,6 +47,26 @@ impl Default for Repr {
         }
     }
 }
+
+/// Set equality: the inline form is compared order-blind.
+impl PartialEq for Repr {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Repr::Inline { len: la, hashes: a }, Repr::Inline { len: lb, hashes: b }) => {
+                let n = usize::from(*la);
+                let (mut a, mut b) = (*a, *b);
+                a[..n].sort_unstable();
+                b[..n].sort_unstable();
+                la == lb && a[..n] == b[..n]
+            }
+            (Repr::Table(a), Repr::Table(b)) => a == b,
+            (Repr::Dense(a), Repr::Dense(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Repr {}
 
 impl DistinctCounter {
     /// Relative standard error of the dense estimator, 1.04 / sqrt(2^14)
@@ -69,34 +92,33 @@ impl DistinctCounter {
         match &mut self.repr {
             Repr::Inline { len, hashes } => {
                 let n = usize::from(*len);
-                let pos = hashes[..n].partition_point(|&x| x < h);
-                if pos < n && hashes[pos] == h {
+                // Unused slots are zero, so comparing all eight (which
+                // vectorizes) is exact except for the hash zero itself.
+                if hashes.iter().fold(false, |seen, &x| seen | (x == h))
+                    && (h != 0 || hashes[..n].contains(&0))
+                {
                     return;
                 }
                 if n < INLINE {
-                    hashes.copy_within(pos..n, pos + 1);
-                    hashes[pos] = h;
+                    hashes[n] = h;
                     *len += 1;
                 } else {
-                    let mut v = Vec::with_capacity(2 * INLINE);
-                    v.extend_from_slice(&hashes[..pos]);
-                    v.push(h);
-                    v.extend_from_slice(&hashes[pos..]);
-                    self.repr = Repr::Sparse(v);
+                    let mut t = HashTable::with_capacity(INLINE + 1);
+                    for &x in hashes.iter() {
+                        t.insert(x, Self::SPARSE_LIMIT);
+                    }
+                    t.insert(h, Self::SPARSE_LIMIT);
+                    self.repr = Repr::Table(t);
                 }
             }
-            Repr::Sparse(v) => {
-                if let Err(pos) = v.binary_search(&h) {
-                    if v.len() < Self::SPARSE_LIMIT {
-                        v.insert(pos, h);
-                    } else {
-                        let mut regs = Registers::new();
-                        for &x in v.iter() {
-                            regs.insert(x);
-                        }
-                        regs.insert(h);
-                        self.repr = Repr::Dense(regs);
+            Repr::Table(t) => {
+                if !t.insert(h, Self::SPARSE_LIMIT) {
+                    let mut regs = Registers::new();
+                    for x in t.iter() {
+                        regs.insert(x);
                     }
+                    regs.insert(h);
+                    self.repr = Repr::Dense(regs);
                 }
             }
             Repr::Dense(regs) => regs.insert(h),
@@ -111,24 +133,31 @@ impl DistinctCounter {
 
     /// Makes `self` the counter of the union of both inputs.
     pub fn merge(&mut self, other: &DistinctCounter) {
-        match (&mut self.repr, &other.repr) {
-            (Repr::Dense(a), Repr::Dense(b)) => a.merge(b),
-            (Repr::Dense(a), _) => {
-                for &h in other.exact_hashes() {
-                    a.insert(h);
-                }
+        if let (Repr::Dense(a), Repr::Dense(b)) = (&mut self.repr, &other.repr) {
+            a.merge(b);
+            return;
+        }
+        // Insert the smaller side into a copy of the larger, which already
+        // has the form the union needs or is closer to it.
+        if other.form_rank() > self.form_rank() {
+            let mut base = other.clone();
+            for h in self.exact_iter() {
+                base.insert_hash(h);
             }
-            (_, Repr::Dense(b)) => {
-                let mut regs = b.clone();
-                for &h in self.exact_hashes() {
-                    regs.insert(h);
-                }
-                self.repr = Repr::Dense(regs);
+            *self = base;
+        } else {
+            for h in other.exact_iter() {
+                self.insert_hash(h);
             }
-            _ => {
-                let union = sorted_union(self.exact_hashes(), other.exact_hashes());
-                self.repr = Repr::from_sorted(union);
-            }
+        }
+    }
+
+    /// Orders the forms, and exact sets by size, for [`Self::merge`].
+    fn form_rank(&self) -> usize {
+        match &self.repr {
+            Repr::Inline { len, .. } => usize::from(*len),
+            Repr::Table(t) => t.len(),
+            Repr::Dense(_) => usize::MAX,
         }
     }
 
@@ -137,7 +166,7 @@ impl DistinctCounter {
     pub fn estimate(&self) -> u64 {
         match &self.repr {
             Repr::Dense(regs) => regs.estimate().round() as u64,
-            _ => self.exact_hashes().len() as u64,
+            _ => self.form_rank() as u64,
         }
     }
 
@@ -150,13 +179,13 @@ impl DistinctCounter {
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::Inline { .. } => 0,
-            Repr::Sparse(v) => v.capacity() * 8,
+            Repr::Table(t) => t.heap_bytes(),
             Repr::Dense(regs) => regs.heap_bytes(),
         }
     }
 
     /// Serializes: version, kind, then either a `u16` count and that many
-    /// ascending `u64` hashes, or the precision and 6-bit packed registers.
+    /// ascending `u64` hashes (an exact counter of one address takes 12 bytes), or the precision and 6-bit packed registers.
     /// Equal counters give equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.repr {
@@ -167,7 +196,8 @@ impl DistinctCounter {
                 out
             }
             _ => {
-                let hashes = self.exact_hashes();
+                let mut hashes: Vec<u64> = self.exact_iter().collect();
+                hashes.sort_unstable();
                 let mut out = wire::start(KIND_COUNTER_SPARSE, 2 + 8 * hashes.len());
                 // SPARSE_LIMIT < 2^16, so the length always fits.
                 out.extend_from_slice(&(hashes.len() as u16).to_le_bytes());
@@ -210,7 +240,7 @@ impl DistinctCounter {
                     }
                     hashes.push(h);
                 }
-                Repr::from_sorted(hashes)
+                Repr::from_distinct(hashes)
             }
             KIND_COUNTER_DENSE => {
                 let at = r.offset();
@@ -234,61 +264,33 @@ impl DistinctCounter {
         Ok(DistinctCounter { repr })
     }
 
-    /// The exact set, sorted; empty for the dense form.
-    fn exact_hashes(&self) -> &[u64] {
-        match &self.repr {
-            Repr::Inline { len, hashes } => &hashes[..usize::from(*len)],
-            Repr::Sparse(v) => v,
-            Repr::Dense(_) => &[],
-        }
+    /// The exact set, unordered; nothing for the dense form.
+    fn exact_iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (inline, table): (&[u64], _) = match &self.repr {
+            Repr::Inline { len, hashes } => (&hashes[..usize::from(*len)], None),
+            Repr::Table(t) => (&[], Some(t)),
+            Repr::Dense(_) => (&[], None),
+        };
+        inline
+            .iter()
+            .copied()
+            .chain(table.into_iter().flat_map(HashTable::iter))
     }
 }
 
 impl Repr {
-    /// The canonical form for a sorted, duplicate-free set of hashes.
-    fn from_sorted(hashes: Vec<u64>) -> Repr {
-        if hashes.len() <= INLINE {
-            let mut inline = [0u64; INLINE];
-            inline[..hashes.len()].copy_from_slice(&hashes);
-            Repr::Inline {
-                len: hashes.len() as u8,
-                hashes: inline,
-            }
-        } else if hashes.len() <= DistinctCounter::SPARSE_LIMIT {
-            Repr::Sparse(hashes)
-        } else {
-            let mut regs = Registers::new();
-            for h in hashes {
-                regs.insert(h);
-            }
-            Repr::Dense(regs)
+    /// The form for a duplicate-free set of hashes.
+    fn from_distinct(hashes: Vec<u64>) -> Repr {
+        let mut c = DistinctCounter::new();
+        if hashes.len() > INLINE {
+            let n = hashes.len().min(DistinctCounter::SPARSE_LIMIT);
+            c.repr = Repr::Table(HashTable::with_capacity(n));
         }
-    }
-}
-
-fn sorted_union(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
+        for h in hashes {
+            c.insert_hash(h);
         }
+        c.repr
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 #[cfg(test)]

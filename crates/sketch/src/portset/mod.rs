@@ -7,10 +7,13 @@
 //! only on how many of its ports are in the set, so equal sets are equal
 //! values with equal bytes however they were built.
 
+mod keys;
+
 use portwatch_core::{PortKey, Proto};
 
 use crate::SketchError;
 use crate::wire::{self, KIND_PORTSET, Reader};
+use keys::SortedKeys;
 
 const WORDS: usize = 65536 / 64;
 
@@ -19,7 +22,7 @@ const WORDS: usize = 65536 / 64;
 pub struct PortSet {
     /// Packed keys (protocol index << 16 | port), ascending, of the protocols
     /// that have no bitmap.
-    sparse: Vec<u32>,
+    sparse: SortedKeys,
     /// Ascending by protocol index.
     dense: Vec<Bitmap>,
 }
@@ -135,7 +138,7 @@ impl PortSet {
             bm.len = bm.words.iter().map(|w| w.count_ones()).sum();
         }
         let mut to_sparse = Vec::new();
-        for &k in &other.sparse {
+        for &k in other.sparse.iter() {
             let p = (k >> 16) as u8;
             match self.bitmap_mut(p) {
                 Some(bm) => bm.set(k as u16),
@@ -143,7 +146,7 @@ impl PortSet {
             }
         }
         if !to_sparse.is_empty() {
-            self.sparse = sorted_union(&self.sparse, &to_sparse);
+            self.sparse = sorted_union(&self.sparse, &to_sparse).into();
             for p in 0..4 {
                 self.densify_if_large(p);
             }
@@ -175,7 +178,7 @@ impl PortSet {
 
     /// Heap bytes owned, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.sparse.capacity() * 4
+        self.sparse.heap_bytes()
             + self.dense.capacity() * std::mem::size_of::<Bitmap>()
             + self.dense.len() * WORDS * 8
     }
@@ -190,7 +193,7 @@ impl PortSet {
             5 + 3 * self.sparse.len() + 8193 * self.dense.len(),
         );
         out.extend_from_slice(&(self.sparse.len() as u32).to_le_bytes());
-        for &k in &self.sparse {
+        for &k in self.sparse.iter() {
             let key = unpack(k);
             out.push(key.proto.number());
             out.extend_from_slice(&key.port.to_le_bytes());
@@ -251,7 +254,7 @@ impl PortSet {
             ));
         }
         let mut set = PortSet {
-            sparse,
+            sparse: sparse.into(),
             dense: Vec::with_capacity(nd),
         };
         for p in 0..4 {
@@ -316,7 +319,8 @@ impl PortSet {
             Ok(pos) => pos,
             Err(pos) => {
                 let mut bm = Bitmap::new(p);
-                for k in self.sparse.drain(self.proto_range(p)) {
+                let range = self.proto_range(p);
+                for k in self.sparse.take_range(range) {
                     bm.set(k as u16);
                 }
                 self.dense.insert(pos, bm);
@@ -370,6 +374,7 @@ mod tests {
         s.insert(key("445/tcp"));
         s.insert(key("53/udp"));
         assert_eq!(s.len(), 2);
+        assert_eq!(s.heap_bytes(), 0);
         assert!(s.contains(key("445/tcp")) && !s.contains(key("445/udp")));
         s.insert(key("8/icmp"));
         let all: Vec<_> = s.iter().collect();
@@ -391,7 +396,7 @@ mod tests {
         }
         assert_eq!(s.len(), 65537);
         assert_eq!(s.dense.len(), 1);
-        assert_eq!(s.sparse, [pack(key("7/udp"))]);
+        assert_eq!(&s.sparse[..], [pack(key("7/udp"))]);
         let b = s.to_bytes();
         assert_eq!(b.len(), 2 + 4 + 3 + 1 + 1 + 8192);
         assert_eq!(PortSet::from_bytes(&b).unwrap(), s);
