@@ -78,6 +78,14 @@ fn distinct_inserts(c: &mut Criterion) {
     });
     let ip: IpAddr = "192.0.2.77".parse().expect("literal address");
     g.bench_function("hash_ip_v4", |b| b.iter(|| hash_ip(black_box(ip))));
+    // What aggregation does per packet: hash the source, count it.
+    g.bench_function("tiny_4/insert_ip_repeat", |b| {
+        let mut c = DistinctCounter::new();
+        for i in 0..4u8 {
+            c.insert_ip(IpAddr::from([192, 0, 2, 75 + i]));
+        }
+        b.iter(|| c.insert_ip(black_box(ip)))
+    });
     g.finish();
 }
 
@@ -132,11 +140,27 @@ fn topk_and_ports(c: &mut Criterion) {
     g.bench_function("topk_merge_full", |b| {
         b.iter_batched_ref(|| full.clone(), |t| t.merge(&other), BatchSize::SmallInput)
     });
+    g.bench_function("topk_fill_8_new", |b| {
+        b.iter(|| {
+            let mut t = TopK::new(TopK::DEFAULT_CAPACITY);
+            for a in &addrs[..8] {
+                t.add(*a, 1);
+            }
+            black_box(t)
+        })
+    });
     let mut ports = PortSet::new();
     ports.insert(PortKey::new(Proto::Tcp, 445));
     g.bench_function("portset_insert_held", |b| {
         let mut s = ports.clone();
         b.iter(|| s.insert(black_box(PortKey::new(Proto::Tcp, 445))))
+    });
+    let mut wide = PortSet::new();
+    for port in (0..60_000).step_by(7) {
+        wide.insert(PortKey::new(Proto::Tcp, port));
+    }
+    g.bench_function("portset_merge_small_into_bitmap", |b| {
+        b.iter_batched_ref(|| wide.clone(), |s| s.merge(&ports), BatchSize::SmallInput)
     });
     g.finish();
 }

@@ -185,8 +185,9 @@ impl DistinctCounter {
     }
 
     /// Serializes: version, kind, then either a `u16` count and that many
-    /// ascending `u64` hashes (an exact counter of one address takes 12 bytes), or the precision and 6-bit packed registers.
-    /// Equal counters give equal bytes.
+    /// ascending `u64` hashes (one address takes 12 bytes), or the precision
+    /// byte and the 6-bit packed registers (12,291 bytes). Equal counters
+    /// give equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.repr {
             Repr::Dense(regs) => {
