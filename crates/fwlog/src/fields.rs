@@ -11,9 +11,11 @@
 //! the outer one.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use portwatch_core::{Fingerprint, Proto, TransportInfo, tcp_flags};
+
+use crate::tokens::{Tokens, name};
 
 /// The facts one line gives about its packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,9 +104,45 @@ impl L4 {
     }
 }
 
+/// Names netfilter writes, packed for matching (see [`name`]).
+mod n {
+    use super::name;
+    macro_rules! names {
+        ($($id:ident = $s:literal),* $(,)?) => { $(pub const $id: u128 = name($s);)* };
+    }
+    names!(
+        SRC = b"SRC",
+        DST = b"DST",
+        LEN = b"LEN",
+        TTL = b"TTL",
+        HOPLIMIT = b"HOPLIMIT",
+        ID = b"ID",
+        PROTO = b"PROTO",
+        SPT = b"SPT",
+        DPT = b"DPT",
+        SEQ = b"SEQ",
+        ACK = b"ACK",
+        WINDOW = b"WINDOW",
+        URGP = b"URGP",
+        TYPE = b"TYPE",
+        CODE = b"CODE",
+        CWR = b"CWR",
+        ECE = b"ECE",
+        URG = b"URG",
+        PSH = b"PSH",
+        RST = b"RST",
+        SYN = b"SYN",
+        FIN = b"FIN",
+        INCOMPLETE = b"INCOMPLETE",
+        ARP = b"ARP",
+        UNKNOWN = b"Unknown",
+        ESP = b"ESP",
+    );
+}
+
 /// Reads `msg`, which starts at `IN=`.
 pub(crate) fn parse_fields(msg: &str) -> Result<Packet, FieldError<'_>> {
-    let mut tokens = msg.split(' ').filter(|t| !t.is_empty());
+    let mut tokens = Tokens::new(msg);
     let ip = ip_fields(&mut tokens)?;
     if ip.not_ip {
         return Ok(Packet {
@@ -172,11 +210,24 @@ struct IpPart {
     not_ip: bool,
 }
 
-fn ip_fields<'a>(tokens: &mut impl Iterator<Item = &'a str>) -> Result<IpPart, FieldError<'a>> {
+fn ip_fields<'a>(tokens: &mut Tokens<'a>) -> Result<IpPart, FieldError<'a>> {
     let mut ip = IpPart::default();
     for tok in tokens {
-        let Some((key, value)) = tok.split_once('=') else {
-            if let Some(offset) = tok.strip_prefix("FRAG:") {
+        let Some(value) = tok.value else {
+            match tok.name {
+                n::ARP if ip.src.is_none() => {
+                    ip.not_ip = true;
+                    break;
+                }
+                // `Unknown Ext Hdr 255`, or `OPT ( ESP SPI=…`: netfilter
+                // stops there and writes no PROTO=.
+                n::UNKNOWN | n::ESP => {
+                    ip.opaque = true;
+                    break;
+                }
+                _ => {}
+            }
+            if let Some(offset) = tok.text.strip_prefix("FRAG:") {
                 // IPv4 writes FRAG: only for a non-zero offset, IPv6 always
                 // (FRAG:0 for the first fragment).
                 let offset = dec(offset, 65_535).ok_or(FieldError::BadValue {
@@ -184,30 +235,17 @@ fn ip_fields<'a>(tokens: &mut impl Iterator<Item = &'a str>) -> Result<IpPart, F
                     value: offset,
                 })?;
                 ip.non_first_fragment |= offset > 0;
-                continue;
             }
-            match tok {
-                "ARP" if ip.src.is_none() => {
-                    ip.not_ip = true;
-                    break;
-                }
-                // `Unknown Ext Hdr 255`, or `OPT ( ESP SPI=…`: netfilter
-                // stops there and writes no PROTO=.
-                "Unknown" | "ESP" => {
-                    ip.opaque = true;
-                    break;
-                }
-                _ => continue,
-            }
+            continue;
         };
-        match key {
-            "SRC" if ip.src.is_none() => ip.src = Some(addr("SRC", value)?),
-            "DST" if ip.dst.is_none() => ip.dst = Some(addr("DST", value)?),
-            "LEN" if ip.len.is_none() => ip.len = Some(num("LEN", value, u32::MAX.into())? as u32),
-            "TTL" => ip.ttl = num("TTL", value, 255)? as u8,
-            "HOPLIMIT" => ip.ttl = num("HOPLIMIT", value, 255)? as u8,
-            "ID" => ip.id = num("ID", value, 65_535)? as u16,
-            "PROTO" => {
+        match tok.name {
+            n::SRC if ip.src.is_none() => ip.src = Some(addr("SRC", value)?),
+            n::DST if ip.dst.is_none() => ip.dst = Some(addr("DST", value)?),
+            n::LEN if ip.len.is_none() => ip.len = Some(num("LEN", value, u32::MAX.into())? as u32),
+            n::TTL => ip.ttl = num("TTL", value, 255)? as u8,
+            n::HOPLIMIT => ip.ttl = num("HOPLIMIT", value, 255)? as u8,
+            n::ID => ip.id = num("ID", value, 65_535)? as u16,
+            n::PROTO => {
                 ip.l4 = Some(L4::from_value(value).ok_or(FieldError::UnknownProto(value))?);
                 break;
             }
@@ -218,37 +256,36 @@ fn ip_fields<'a>(tokens: &mut impl Iterator<Item = &'a str>) -> Result<IpPart, F
 }
 
 fn tcp_fields<'a>(
-    tokens: &mut impl Iterator<Item = &'a str>,
+    tokens: &mut Tokens<'a>,
     t: &mut TransportInfo,
     fp: &mut Fingerprint,
 ) -> Result<(), FieldError<'a>> {
     let (mut sport, mut dport) = (None, None);
     let mut complete = false;
     for tok in tokens {
-        let Some((key, value)) = tok.split_once('=') else {
-            let flag = match tok {
-                "CWR" => tcp_flags::CWR,
-                "ECE" => tcp_flags::ECE,
-                "URG" => tcp_flags::URG,
-                "ACK" => tcp_flags::ACK,
-                "PSH" => tcp_flags::PSH,
-                "RST" => tcp_flags::RST,
-                "SYN" => tcp_flags::SYN,
-                "FIN" => tcp_flags::FIN,
-                "INCOMPLETE" => return Err(FieldError::Incomplete("TCP")),
+        let Some(value) = tok.value else {
+            fp.tcp_flags |= match tok.name {
+                n::CWR => tcp_flags::CWR,
+                n::ECE => tcp_flags::ECE,
+                n::URG => tcp_flags::URG,
+                n::ACK => tcp_flags::ACK,
+                n::PSH => tcp_flags::PSH,
+                n::RST => tcp_flags::RST,
+                n::SYN => tcp_flags::SYN,
+                n::FIN => tcp_flags::FIN,
+                n::INCOMPLETE => return Err(FieldError::Incomplete("TCP")),
                 _ => 0,
             };
-            fp.tcp_flags |= flag;
             continue;
         };
-        match key {
-            "SPT" => sport = Some(num("SPT", value, 65_535)? as u16),
-            "DPT" => dport = Some(num("DPT", value, 65_535)? as u16),
-            "SEQ" => fp.tcp_seq = num("SEQ", value, u32::MAX.into())? as u32,
-            "ACK" => fp.tcp_ack = num("ACK", value, u32::MAX.into())? as u32,
-            "WINDOW" => fp.tcp_window = num("WINDOW", value, 65_535)? as u16,
+        match tok.name {
+            n::SPT => sport = Some(num("SPT", value, 65_535)? as u16),
+            n::DPT => dport = Some(num("DPT", value, 65_535)? as u16),
+            n::SEQ => fp.tcp_seq = num("SEQ", value, u32::MAX.into())? as u32,
+            n::ACK => fp.tcp_ack = num("ACK", value, u32::MAX.into())? as u32,
+            n::WINDOW => fp.tcp_window = num("WINDOW", value, 65_535)? as u16,
             // The flags come right before URGP=, so they are all in.
-            "URGP" => {
+            n::URGP => {
                 complete = true;
                 break;
             }
@@ -264,24 +301,21 @@ fn tcp_fields<'a>(
     Ok(())
 }
 
-fn udp_fields<'a>(
-    tokens: &mut impl Iterator<Item = &'a str>,
-    t: &mut TransportInfo,
-) -> Result<(), FieldError<'a>> {
+fn udp_fields<'a>(tokens: &mut Tokens<'a>, t: &mut TransportInfo) -> Result<(), FieldError<'a>> {
     let (mut sport, mut dport) = (None, None);
     let mut complete = false;
     for tok in tokens {
-        let Some((key, value)) = tok.split_once('=') else {
-            if tok == "INCOMPLETE" {
+        let Some(value) = tok.value else {
+            if tok.name == n::INCOMPLETE {
                 return Err(FieldError::Incomplete("UDP"));
             }
             continue;
         };
-        match key {
-            "SPT" => sport = Some(num("SPT", value, 65_535)? as u16),
-            "DPT" => dport = Some(num("DPT", value, 65_535)? as u16),
+        match tok.name {
+            n::SPT => sport = Some(num("SPT", value, 65_535)? as u16),
+            n::DPT => dport = Some(num("DPT", value, 65_535)? as u16),
             // The UDP length follows DPT=, so DPT= was not cut.
-            "LEN" => {
+            n::LEN => {
                 complete = true;
                 break;
             }
@@ -297,25 +331,25 @@ fn udp_fields<'a>(
 }
 
 fn icmp_fields<'a>(
-    tokens: &mut impl Iterator<Item = &'a str>,
+    tokens: &mut Tokens<'a>,
     l4: L4,
     t: &mut TransportInfo,
     fp: &mut Fingerprint,
 ) -> Result<(), FieldError<'a>> {
-    let name = if l4 == L4::Icmp { "ICMP" } else { "ICMPv6" };
     let mut icmp_type = None;
     for tok in tokens {
-        let Some((key, value)) = tok.split_once('=') else {
-            if tok == "INCOMPLETE" {
+        let Some(value) = tok.value else {
+            if tok.name == n::INCOMPLETE {
+                let name = if l4 == L4::Icmp { "ICMP" } else { "ICMPv6" };
                 return Err(FieldError::Incomplete(name));
             }
             continue;
         };
-        match key {
-            "TYPE" => icmp_type = Some(num("TYPE", value, 255)? as u16),
+        match tok.name {
+            n::TYPE => icmp_type = Some(num("TYPE", value, 255)? as u16),
             // CODE= ends what portwatch needs; an error's quoted packet
             // (`[SRC=… ]`) comes after it and is not read.
-            "CODE" => {
+            n::CODE => {
                 fp.icmp_code = num("CODE", value, 255)? as u8;
                 t.dport = icmp_type.ok_or(FieldError::Missing("TYPE= before CODE="))?;
                 return Ok(());
@@ -331,9 +365,69 @@ fn icmp_fields<'a>(
 }
 
 fn addr<'a>(key: &'static str, value: &'a str) -> Result<IpAddr, FieldError<'a>> {
-    value
-        .parse()
-        .map_err(|_| FieldError::BadValue { key, value })
+    let bad = FieldError::BadValue { key, value };
+    if !value.contains(':') {
+        return ipv4(value).map(IpAddr::V4).ok_or(bad);
+    }
+    match ipv6_full(value) {
+        Some(a) => Ok(IpAddr::V6(a)),
+        None => value.parse().map_err(|_| bad),
+    }
+}
+
+/// Dotted-quad IPv4 as the kernel prints it (`%pI4`): four decimal octets.
+/// Hand-written (like [`ipv6_full`]) because it is on the hot path and
+/// std's parser is more general than needed.
+fn ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let (mut k, mut v, mut digits) = (0, 0u32, 0);
+    for &c in s.as_bytes() {
+        if c.is_ascii_digit() {
+            v = v * 10 + u32::from(c - b'0');
+            digits += 1;
+            if digits > 3 || v > 255 {
+                return None;
+            }
+        } else if c == b'.' && digits > 0 && k < 3 {
+            octets[k] = v as u8;
+            (k, v, digits) = (k + 1, 0, 0);
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || k != 3 {
+        return None;
+    }
+    octets[3] = v as u8;
+    Some(Ipv4Addr::from(octets))
+}
+
+/// IPv6 the way the kernel prints it (`%pI6`): eight groups of four hex
+/// digits. Anything else goes to std's general parser.
+fn ipv6_full(s: &str) -> Option<Ipv6Addr> {
+    let b = s.as_bytes();
+    if b.len() != 39 {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    for (g, chunk) in groups.iter_mut().zip(b.chunks(5)) {
+        if chunk.len() == 5 && chunk[4] != b':' {
+            return None;
+        }
+        for &c in &chunk[..4] {
+            *g = *g << 4 | u16::from(hex(c)?);
+        }
+    }
+    Some(Ipv6Addr::from(groups))
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 fn num<'a>(key: &'static str, value: &'a str, max: u64) -> Result<u64, FieldError<'a>> {
@@ -353,4 +447,61 @@ fn dec(s: &str, max: u64) -> Option<u64> {
         v = v * 10 + u64::from(d - b'0');
     }
     (v <= max).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_quads() {
+        assert_eq!(ipv4("192.0.2.255"), Some(Ipv4Addr::new(192, 0, 2, 255)));
+        assert_eq!(ipv4("0.0.0.0"), Some(Ipv4Addr::UNSPECIFIED));
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.4 ",
+            "a.b.c.d",
+        ] {
+            assert_eq!(ipv4(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kernel_ipv6() {
+        let full = "2001:0db8:0000:f101:0000:0000:0000:0002";
+        assert_eq!(ipv6_full(full), "2001:db8:0:f101::2".parse().ok());
+        let upper = "FE80:0000:0000:0000:0213:46FF:FE3A:4136";
+        assert_eq!(ipv6_full(upper), "fe80::213:46ff:fe3a:4136".parse().ok());
+        for other in [
+            "2001:db8::2",
+            "2001:0db8:0000:f101:0000:0000:0000:000g",
+            "2001:0db8:0000:f101:0000:0000:0000-0002",
+        ] {
+            assert_eq!(ipv6_full(other), None, "{other}");
+        }
+        // Other spellings still read, through std.
+        assert_eq!(
+            addr("SRC", "2001:db8::2"),
+            Ok("2001:db8::2".parse().unwrap())
+        );
+        assert!(addr("SRC", "2001:db8::2::3").is_err());
+        assert!(addr("SRC", "::ffff:1.2.3.4").is_ok());
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(dec("65535", 65_535), Some(65_535));
+        assert_eq!(dec("65536", 65_535), None);
+        assert_eq!(
+            dec("4294967295", u32::MAX.into()),
+            Some(u64::from(u32::MAX))
+        );
+        assert_eq!(dec("99999999999", u64::MAX), None);
+        assert_eq!(dec("+1", 9), None);
+        assert_eq!(dec("", 9), None);
+    }
 }

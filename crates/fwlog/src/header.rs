@@ -151,9 +151,9 @@ fn bsd(c: &mut Cursor<'_>) -> Result<Stamp, HeaderError> {
         second,
         nanos,
     };
-    // Any year will do to reject Aug 32 or 25:00 here; February 29 is
-    // checked once the year is known.
-    if civil.with_year(2000).to_utc(0).is_none() {
+    // Only what no year can make right (Aug 32, 25:00); April 31 and
+    // February 29 are checked once the year is known.
+    if !civil.in_range() {
         return Err(HeaderError::Impossible);
     }
     Ok(Stamp::NoYear(civil))
@@ -162,6 +162,21 @@ fn bsd(c: &mut Cursor<'_>) -> Result<Stamp, HeaderError> {
 impl Civil {
     pub fn with_year(self, year: i32) -> Civil {
         Civil { year, ..self }
+    }
+
+    /// Every field within the bounds some date of some year allows.
+    fn in_range(self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+            && self.nanos < 1_000_000_000
+    }
+
+    /// Seconds since the start of its day.
+    pub fn seconds_into_day(self) -> i64 {
+        i64::from(self.hour * 3600 + self.minute * 60 + self.second)
     }
 }
 
@@ -206,7 +221,7 @@ fn iso(c: &mut Cursor<'_>) -> Result<Stamp, HeaderError> {
             .to_utc(offset)
             .map(Stamp::Instant)
             .ok_or(HeaderError::Impossible),
-        None if civil.to_utc(0).is_some() => Ok(Stamp::Local(civil)),
+        None if civil.in_range() => Ok(Stamp::Local(civil)),
         None => Err(HeaderError::Impossible),
     }
 }

@@ -32,6 +32,7 @@ mod fields;
 mod header;
 mod parser;
 mod sniff;
+mod tokens;
 mod year;
 
 pub use parser::{LineError, LineOutcome, LogParser, ParseOptions};

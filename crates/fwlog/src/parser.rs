@@ -4,7 +4,7 @@
 use portwatch_core::{Class, DropReason, Event, OtherKind, Timestamp, classify};
 
 use crate::fields::{FieldError, Packet, excerpt, parse_fields};
-use crate::header::{HeaderError, Stamp, parse_header};
+use crate::header::{Civil, HeaderError, Stamp, parse_header};
 use crate::year::YearTracker;
 
 /// How to read the time of lines that leave part of it out.
@@ -81,6 +81,9 @@ impl LineError {
 pub struct LogParser {
     years: YearTracker,
     utc_offset_secs: i64,
+    /// The last (year, month, day) resolved and the Unix second its
+    /// midnight falls on: consecutive lines mostly share their day.
+    day: Option<((i32, u32, u32), i64)>,
 }
 
 impl LogParser {
@@ -89,6 +92,7 @@ impl LogParser {
         LogParser {
             years: YearTracker::new(opts.year, opts.default_year_from, utc_offset_secs),
             utc_offset_secs,
+            day: None,
         }
     }
 
@@ -132,28 +136,43 @@ impl LogParser {
     }
 
     fn resolve(&mut self, stamp: Stamp) -> Result<Timestamp, LineError> {
-        match stamp {
-            Stamp::Instant(ts) => Ok(ts),
-            Stamp::Local(civil) => civil
-                .to_utc(self.utc_offset_secs)
-                .ok_or_else(|| LineError::new(DropReason::BadTimestamp, "timestamp out of range")),
-            Stamp::NoYear(civil) => {
-                let year = self.years.observe(civil);
-                civil
-                    .with_year(year)
-                    .to_utc(self.utc_offset_secs)
-                    .ok_or_else(|| {
-                        LineError::new(
-                            DropReason::BadTimestamp,
-                            format!(
-                                "{}-{:02} does not exist in {year}, the year this line was \
-                                 placed in (set the year explicitly?)",
-                                civil.month, civil.day
-                            ),
-                        )
-                    })
+        let civil = match stamp {
+            Stamp::Instant(ts) => return Ok(ts),
+            Stamp::Local(civil) => civil,
+            Stamp::NoYear(civil) => civil.with_year(self.years.observe(civil)),
+        };
+        self.wall_clock_to_utc(civil).ok_or_else(|| {
+            LineError::new(
+                DropReason::BadTimestamp,
+                format!(
+                    "{:04}-{:02}-{:02} does not exist{}",
+                    civil.year,
+                    civil.month,
+                    civil.day,
+                    match stamp {
+                        Stamp::NoYear(_) => {
+                            " (the line has no year; it came from --year or the file's time)"
+                        }
+                        _ => "",
+                    }
+                ),
+            )
+        })
+    }
+
+    /// A zone-less date and time at the configured offset.
+    fn wall_clock_to_utc(&mut self, civil: Civil) -> Option<Timestamp> {
+        let date = (civil.year, civil.month, civil.day);
+        let midnight = match self.day {
+            Some((d, midnight)) if d == date => midnight,
+            _ => {
+                let t = Timestamp::from_civil(civil.year, civil.month, civil.day, 0, 0, 0, 0)?;
+                self.day = Some((date, t.secs()));
+                t.secs()
             }
-        }
+        };
+        let secs = midnight + civil.seconds_into_day() - self.utc_offset_secs;
+        Some(Timestamp::from_parts(secs, civil.nanos))
     }
 }
 

@@ -218,7 +218,21 @@ fn leap_day_in_a_common_year_is_a_bad_timestamp() {
          PROTO=UDP SPT=1 DPT=53 LEN=8",
     );
     assert_eq!(e.reason, DropReason::BadTimestamp);
-    assert!(e.message.contains("2019"), "{}", e.message);
+    assert!(
+        e.message.contains("2019-02-29 does not exist"),
+        "{}",
+        e.message
+    );
+    let fields = "h kernel: IN=eth0 OUT= SRC=192.0.2.7 DST=198.18.0.5 LEN=28 PROTO=UDP SPT=1 \
+        DPT=53 LEN=8";
+    for stamp in [
+        "Apr 31 10:00:00",
+        "2019-04-31T10:00:00",
+        "2019-04-31T10:00:00Z",
+    ] {
+        let e = error(&format!("{stamp} {fields}"));
+        assert_eq!(e.reason, DropReason::BadTimestamp, "{stamp}");
+    }
 }
 
 #[test]
