@@ -1,0 +1,30 @@
+//! Mergeable aggregates: what a sensor computes from classified events.
+//!
+//! An [`Aggregator`] folds [`Event`](portwatch_core::Event)s into
+//! * a [`PortBucket`] per (class, protocol, port, UTC minute): packets, bytes,
+//!   distinct sources, distinct targets, top sources, first and last seen —
+//!   for scan probes and, separately, for backscatter (rule 8);
+//! * a [`SourceStats`] per (source address, UTC day): first/last seen,
+//!   packets, ports touched, distinct targets;
+//! * [`ClassCounts`]: every record counted by class, other-kind and drop
+//!   reason (rule 4: nothing lost silently).
+//!
+//! Everything merges (rule 2): counters add, sketches merge, first/last seen
+//! take min/max, so aggregating a stream whole equals merging the aggregates of
+//! any split of it (the property tests in `tests/merge.rs` check exactly this).
+//! Coarser buckets are [`rollup`]s of minutes. No I/O and no clock here: time
+//! is the events' own.
+
+mod aggregator;
+mod bucket;
+mod counts;
+mod source;
+
+pub use aggregator::{Aggregator, Batch, BatchId};
+pub use bucket::{PortBucket, SeriesClass, SeriesKey, rollup};
+pub use counts::ClassCounts;
+pub use source::{SourceKey, SourceStats};
+
+/// How many heavy hitters each bucket keeps (exact while a bucket has at most
+/// this many distinct sources).
+pub const TOP_SOURCES: usize = 32;

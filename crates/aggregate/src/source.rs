@@ -1,0 +1,83 @@
+//! Per-source state.
+
+use std::net::IpAddr;
+
+use portwatch_core::{Class, Event, Timestamp};
+use portwatch_sketch::{DistinctCounter, PortSet};
+
+/// A source on one UTC day. Keeping a day per row bounds how much one row
+/// says about a long-lived address and lets reports pick a time range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceKey {
+    pub addr: IpAddr,
+    /// Start of the UTC day, Unix seconds.
+    pub day: i64,
+}
+
+/// What one source did on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStats {
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Scan probes sent.
+    pub probes: u64,
+    /// Backscatter received from this address (it is the victim of a
+    /// spoofed-source attack, not a scanner).
+    pub backscatter: u64,
+    /// Other packets (ACK, FIN, fragments, ...).
+    pub other: u64,
+    pub bytes: u64,
+    /// (proto, port) pairs probed.
+    pub ports: PortSet,
+    /// Distinct destination addresses probed.
+    pub targets: DistinctCounter,
+}
+
+impl Default for SourceStats {
+    fn default() -> Self {
+        SourceStats {
+            first_seen: Timestamp(i64::MAX),
+            last_seen: Timestamp(i64::MIN),
+            probes: 0,
+            backscatter: 0,
+            other: 0,
+            bytes: 0,
+            ports: PortSet::new(),
+            targets: DistinctCounter::new(),
+        }
+    }
+}
+
+impl SourceStats {
+    pub fn packets(&self) -> u64 {
+        self.probes + self.backscatter + self.other
+    }
+
+    pub fn observe(&mut self, ev: &Event<'_>) {
+        self.first_seen = self.first_seen.min(ev.ts);
+        self.last_seen = self.last_seen.max(ev.ts);
+        self.bytes += u64::from(ev.ip_len);
+        match ev.class {
+            Class::Probe => {
+                self.probes += 1;
+                if let Some(key) = ev.key {
+                    self.ports.insert(key);
+                }
+                self.targets.insert_ip(ev.dst);
+            }
+            Class::Backscatter => self.backscatter += 1,
+            Class::Other(_) => self.other += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &SourceStats) {
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.probes += other.probes;
+        self.backscatter += other.backscatter;
+        self.other += other.other;
+        self.bytes += other.bytes;
+        self.ports.merge(&other.ports);
+        self.targets.merge(&other.targets);
+    }
+}

@@ -1,0 +1,181 @@
+//! Rule 2 of the design as a property: aggregating a stream in one piece
+//! equals merging the aggregates of any split of it, and draining batches
+//! loses nothing.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use portwatch_aggregate::{Aggregator, BatchId, PortBucket, SeriesKey, rollup};
+use portwatch_core::{
+    BucketWidth, DropReason, Event, Fingerprint, Proto, Timestamp, TransportInfo, classify,
+    tcp_flags,
+};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Spec {
+    ts_secs: i64,
+    src: u32,
+    dst: u32,
+    v6: bool,
+    proto: u8,
+    dport: u16,
+    flags: u8,
+    dropped: bool,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        0i64..(3 * 86_400),
+        0u32..400,
+        0u32..2_000,
+        prop::bool::weighted(0.1),
+        0u8..4,
+        prop::sample::select(vec![0u16, 23, 445, 5168, 12345, 65535]),
+        prop::sample::select(vec![
+            tcp_flags::SYN,
+            tcp_flags::SYN | tcp_flags::ACK,
+            tcp_flags::RST,
+            tcp_flags::ACK,
+        ]),
+        prop::bool::weighted(0.05),
+    )
+        .prop_map(|(ts_secs, src, dst, v6, proto, dport, flags, dropped)| Spec {
+            ts_secs,
+            src,
+            dst,
+            v6,
+            proto,
+            dport,
+            flags,
+            dropped,
+        })
+}
+
+fn addr(n: u32, v6: bool, base: u32) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, (base >> 16) as u16, n as u16))
+    } else {
+        IpAddr::V4(Ipv4Addr::from(base.wrapping_add(n)))
+    }
+}
+
+fn feed(agg: &mut Aggregator, s: &Spec) {
+    if s.dropped {
+        agg.drop_record(DropReason::Truncated);
+        return;
+    }
+    let proto = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6][s.proto as usize];
+    let dport = if matches!(proto, Proto::Icmp | Proto::Icmpv6) {
+        s.dport % 140
+    } else {
+        s.dport
+    };
+    let info = TransportInfo {
+        proto: Some(proto),
+        sport: 40_000,
+        dport,
+        tcp_flags: if proto == Proto::Tcp { s.flags } else { 0 },
+        non_first_fragment: false,
+    };
+    let c = classify(&info);
+    let ev = Event {
+        ts: Timestamp::from_secs(1_700_000_000 + s.ts_secs),
+        src: addr(s.src, s.v6, 0x0a00_0000),
+        dst: addr(s.dst, s.v6, 0xc612_0000),
+        proto: Some(proto),
+        sport: info.sport,
+        dport,
+        class: c.class,
+        key: c.key,
+        ip_len: 40,
+        fp: Fingerprint::default(),
+        tcp_options: &[],
+        payload: &[],
+    };
+    agg.observe(&ev);
+}
+
+fn whole(specs: &[Spec]) -> Aggregator {
+    let mut agg = Aggregator::new();
+    specs.iter().for_each(|s| feed(&mut agg, s));
+    agg
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn merge_of_any_split_equals_whole(
+        specs in prop::collection::vec(spec(), 0..600),
+        cuts in prop::collection::vec(0usize..600, 0..5),
+        reverse in any::<bool>(),
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(specs.len())).collect();
+        cuts.push(0);
+        cuts.push(specs.len());
+        cuts.sort_unstable();
+        let mut parts: Vec<Aggregator> =
+            cuts.windows(2).map(|w| whole(&specs[w[0]..w[1]])).collect();
+        if reverse {
+            parts.reverse();
+        }
+        let mut merged = Aggregator::new();
+        for p in &parts {
+            merged.merge(p);
+        }
+        prop_assert_eq!(merged, whole(&specs));
+    }
+
+    #[test]
+    fn drained_batches_add_up_to_the_whole(
+        specs in prop::collection::vec(spec(), 0..400),
+        every in 1usize..100,
+    ) {
+        // Drain at arbitrary points with a watermark of the latest minute seen,
+        // as the pipeline does; the union of batches must equal the whole.
+        let mut agg = Aggregator::new();
+        let mut batches = Vec::new();
+        let mut max_ts = i64::MIN;
+        for (i, s) in specs.iter().enumerate() {
+            feed(&mut agg, s);
+            max_ts = max_ts.max(1_700_000_000 + s.ts_secs);
+            if i % every == every - 1 {
+                let id = BatchId { stream: "t".into(), seq: batches.len() as u64 };
+                batches.push(agg.drain_closed(id, max_ts - 60));
+            }
+        }
+        batches.push(agg.drain_all(BatchId { stream: "t".into(), seq: batches.len() as u64 }));
+
+        let want = whole(&specs);
+        let mut counts = portwatch_aggregate::ClassCounts::default();
+        let mut minutes = std::collections::HashMap::<SeriesKey, PortBucket>::new();
+        let mut sources = std::collections::HashMap::new();
+        for b in &batches {
+            counts.merge(&b.counts);
+            for (k, v) in &b.minutes {
+                minutes.entry(*k).or_insert_with(PortBucket::default).merge(v);
+            }
+            for (k, v) in &b.sources {
+                sources.entry(*k).or_insert_with(portwatch_aggregate::SourceStats::default).merge(v);
+            }
+        }
+        prop_assert_eq!(&counts, want.counts());
+        let want_minutes: std::collections::HashMap<_, _> =
+            want.minutes().map(|(k, v)| (*k, v.clone())).collect();
+        prop_assert_eq!(minutes, want_minutes);
+        let want_sources: std::collections::HashMap<_, _> =
+            want.sources().map(|(k, v)| (*k, v.clone())).collect();
+        prop_assert_eq!(sources, want_sources);
+    }
+
+    #[test]
+    fn rollup_of_minutes_equals_direct_hours(specs in prop::collection::vec(spec(), 0..400)) {
+        let agg = whole(&specs);
+        let five = rollup(agg.minutes(), BucketWidth::FiveMinutes);
+        let hours_from_five = rollup(five.iter().map(|(k, v)| (k, v)), BucketWidth::Hour);
+        let hours = rollup(agg.minutes(), BucketWidth::Hour);
+        prop_assert_eq!(&hours_from_five, &hours);
+        let packets: u64 = hours.iter().map(|(_, b)| b.packets).sum();
+        prop_assert_eq!(packets, agg.counts().probe + agg.counts().backscatter);
+    }
+}

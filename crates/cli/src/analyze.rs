@@ -1,0 +1,295 @@
+//! `portwatch analyze`.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use portwatch_pipeline::{AnalyzeOptions, AnalyzeReport, InputOutcome, PortTotal, analyze};
+use portwatch_store::{SqliteStore, Store, open_store};
+
+use crate::args::{AnalyzeArgs, Format};
+use crate::exit::Exit;
+use crate::output::json::{self, AnalyzeDoc};
+use crate::output::table::{Align, Table};
+use crate::output::{bytes, count, write_csv};
+use crate::progress::Bar;
+
+pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
+    let opts = AnalyzeOptions {
+        inputs: a.inputs.clone(),
+        year: a.year,
+        utc_offset_secs: a
+            .utc_offset
+            .as_deref()
+            .map(parse_utc_offset)
+            .transpose()?
+            .unwrap_or(0),
+        batch_records: a.batch_records,
+        workers: a.workers.unwrap_or_else(|| AnalyzeOptions::default().workers).max(1),
+        progress: Bar::for_terminal(!a.no_progress),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let store: Box<dyn Store> = match &a.db {
+            Some(db) => open_store(db).await?,
+            None => Box::new(SqliteStore::in_memory().await?),
+        };
+        Ok::<_, anyhow::Error>(analyze(store.as_ref(), &opts).await?)
+    })?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &analyze_doc(&report))?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_ports_csv(&mut out, &report)?,
+        Format::Table => write!(out, "{}", render_table(&report, a.top, a.db.as_deref()))?,
+    }
+    out.flush()?;
+    for input in &report.inputs {
+        if input.outcome == InputOutcome::Unreadable {
+            for e in &input.errors {
+                eprintln!("portwatch: {}", e.message);
+            }
+        } else if input.error_count > 0 && a.format != Format::Table {
+            eprintln!(
+                "portwatch: {}: {} error(s); first: {}",
+                input.label,
+                input.error_count,
+                input.errors.first().map_or("", |e| e.message.as_str())
+            );
+        }
+    }
+    Ok(if report.any_unreadable() {
+        Exit::Unreadable
+    } else if report.any_partial() {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}
+
+/// `+09:00`, `-0500`, `+9` → seconds east of UTC.
+fn parse_utc_offset(s: &str) -> anyhow::Result<i32> {
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => bail!("--utc-offset {s:?}: expected ±HH:MM, e.g. +09:00"),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let (h, m) = match digits.len() {
+        1 | 2 => (digits.as_str(), "0"),
+        4 => (&digits[..2], &digits[2..]),
+        _ => bail!("--utc-offset {s:?}: expected ±HH:MM, e.g. +09:00"),
+    };
+    let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+        bail!("--utc-offset {s:?}: expected ±HH:MM, e.g. +09:00");
+    };
+    if h > 14 || m > 59 {
+        bail!("--utc-offset {s:?}: out of range (at most ±14:00)");
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+fn analyze_doc(r: &AnalyzeReport) -> AnalyzeDoc {
+    AnalyzeDoc {
+        version: json::VERSION,
+        summary: json::Summary::from(&r.counts),
+        inputs: r.inputs.iter().map(json::Input::from).collect(),
+        ports: r.ports.iter().map(json::Port::from).collect(),
+        backscatter: r.backscatter.iter().map(json::Port::from).collect(),
+    }
+}
+
+fn write_ports_csv<W: Write>(out: W, r: &AnalyzeReport) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = r
+        .ports
+        .iter()
+        .map(|p| ("probe", p))
+        .chain(r.backscatter.iter().map(|p| ("backscatter", p)))
+        .map(|(class, p)| {
+            vec![
+                class.to_string(),
+                p.port.proto.to_string(),
+                p.port.port.to_string(),
+                json::service(p.port).unwrap_or("").to_string(),
+                p.packets.to_string(),
+                p.bytes.to_string(),
+                p.sources.to_string(),
+                p.targets.to_string(),
+                p.first_seen.to_rfc3339(),
+                p.last_seen.to_rfc3339(),
+            ]
+        })
+        .collect();
+    write_csv(
+        out,
+        &[
+            "class", "proto", "port", "service", "packets", "bytes", "sources", "targets",
+            "first_seen", "last_seen",
+        ],
+        &rows,
+    )
+}
+
+pub fn ports_table(ports: &[&PortTotal]) -> Table {
+    let mut t = Table::new(&[
+        ("PORT", Align::Left),
+        ("SERVICE", Align::Left),
+        ("SOURCES", Align::Right),
+        ("PACKETS", Align::Right),
+        ("TARGETS", Align::Right),
+        ("FIRST SEEN", Align::Left),
+        ("LAST SEEN", Align::Left),
+        ("TOP SOURCE", Align::Left),
+    ]);
+    for p in ports {
+        let approx = if p.sources_exact { "" } else { "~" };
+        t.row(vec![
+            p.port.to_string(),
+            json::service(p.port).unwrap_or("-").to_string(),
+            format!("{approx}{}", count(p.sources)),
+            count(p.packets),
+            count(p.targets),
+            p.first_seen.to_rfc3339(),
+            p.last_seen.to_rfc3339(),
+            p.top_sources
+                .first()
+                .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+        ]);
+    }
+    t
+}
+
+fn render_table(r: &AnalyzeReport, top: usize, db: Option<&str>) -> String {
+    let mut s = String::new();
+    s.push_str("Inputs\n");
+    let mut inputs = Table::new(&[
+        ("INPUT", Align::Left),
+        ("FORMAT", Align::Left),
+        ("READ", Align::Right),
+        ("RECORDS", Align::Right),
+        ("ERRORS", Align::Right),
+        ("RESULT", Align::Left),
+    ]);
+    for i in &r.inputs {
+        let format = match (i.format, i.compression) {
+            (Some(f), Some(c)) if c != "none" => format!("{f} ({c})"),
+            (Some(f), _) => f.to_string(),
+            _ => "-".into(),
+        };
+        let read = match i.size {
+            Some(size) => format!("{} of {}", bytes(i.raw_bytes_read), bytes(size)),
+            None => bytes(i.raw_bytes_read),
+        };
+        let result = if i.batches_already_merged > 0 && i.batches_merged == 0 {
+            format!("{} (already in the store)", i.outcome.as_str())
+        } else {
+            i.outcome.as_str().to_string()
+        };
+        inputs.row(vec![
+            i.label.clone(),
+            format,
+            read,
+            count(i.counts.records()),
+            count(i.error_count),
+            result,
+        ]);
+    }
+    s.push_str(&inputs.render());
+
+    let c = &r.counts;
+    s.push_str(&format!(
+        "\nRecords: {} — probe {}, backscatter {}, other {}, unparseable {}\n",
+        count(c.records()),
+        count(c.probe),
+        count(c.backscatter),
+        count(c.other_total()),
+        count(c.dropped_total()),
+    ));
+    if let (Some(a), Some(b)) = (c.first_seen, c.last_seen) {
+        s.push_str(&format!("Time span: {a} to {b}\n"));
+    }
+    if !c.other.is_empty() {
+        let parts: Vec<String> = c
+            .other
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.as_str(), count(*v)))
+            .collect();
+        s.push_str(&format!("Other by kind: {}\n", parts.join(", ")));
+    }
+    if !c.dropped.is_empty() {
+        let parts: Vec<String> = c
+            .dropped
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.as_str(), count(*v)))
+            .collect();
+        s.push_str(&format!("Unparseable by reason: {}\n", parts.join(", ")));
+    }
+    for i in r.inputs.iter().filter(|i| i.error_count > 0) {
+        s.push_str(&format!(
+            "\nErrors in {} ({} in all{}):\n",
+            i.label,
+            count(i.error_count),
+            if i.bytes_skipped > 0 {
+                format!(", {} skipped", bytes(i.bytes_skipped))
+            } else {
+                String::new()
+            }
+        ));
+        for e in i.errors.iter().take(10) {
+            let at = match (e.offset, e.line) {
+                (Some(o), _) => format!("byte {o}: "),
+                _ => String::new(),
+            };
+            s.push_str(&format!("  {at}{}\n", e.message));
+        }
+        if i.error_count > 10 {
+            s.push_str(&format!("  … and {} more (see --format json)\n", i.error_count - 10));
+        }
+    }
+
+    s.push_str(&format!(
+        "\nTop ports by distinct sources (scan probes; {} ports in all)\n",
+        count(r.ports.len() as u64)
+    ));
+    let ports: Vec<&PortTotal> = r.ports.iter().take(top).collect();
+    if ports.is_empty() {
+        s.push_str("  (no scan probes)\n");
+    } else {
+        s.push_str(&ports_table(&ports).render());
+    }
+    if !r.backscatter.is_empty() {
+        s.push_str(&format!(
+            "\nBackscatter by replying port (replies to spoofed traffic, never scanning; {} ports)\n",
+            count(r.backscatter.len() as u64)
+        ));
+        let bs: Vec<&PortTotal> = r.backscatter.iter().take(top.min(10)).collect();
+        s.push_str(&ports_table(&bs).render());
+    }
+    match db {
+        Some(db) => s.push_str(&format!(
+            "\nStored in {db}: see `portwatch report top --db {db}` and `portwatch report port PORT/PROTO --db {db}`.\n"
+        )),
+        None => s.push_str("\nNothing was stored (no --db).\n"),
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("+09:00").unwrap(), 9 * 3600);
+        assert_eq!(parse_utc_offset("-0530").unwrap(), -(5 * 3600 + 30 * 60));
+        assert_eq!(parse_utc_offset("+2").unwrap(), 7200);
+        assert!(parse_utc_offset("0900").is_err());
+        assert!(parse_utc_offset("+25:00").is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! Command-line arguments, parsed into raw values; each command validates
+//! them into options for the library crates.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portwatch",
+    version,
+    about = "Early warning for Internet scanning: per-port scan series from darknet captures and firewall logs",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); PORTWATCH_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read captures (pcap, pcapng; plain, gzip or zstd) and netfilter logs into per-port scan series.
+    Analyze(AnalyzeArgs),
+    /// Report from a store: busiest ports, one port's series, sources.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Write synthetic darknet traffic with scheduled scan campaigns (and a ground-truth JSON).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture or log files; `-` reads standard input. The format is recognised from the content.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Store to merge into: a SQLite file (created if missing). Without it, an in-memory store is used and only the report remains.
+    #[arg(long, env = "PORTWATCH_DB", value_name = "PATH")]
+    pub db: Option<String>,
+    /// Output format (json: one document, see docs/json.md).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// How many ports to list per table (json lists all).
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Year of the first line of syslog files whose lines carry none (RFC 3164). Default: from the file's modification time.
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// UTC offset of log timestamps that carry no zone, e.g. +09:00 (default: they are UTC).
+    #[arg(long, value_name = "±HH:MM", allow_hyphen_values = true)]
+    pub utc_offset: Option<String>,
+    /// Decode threads for captures (default: all cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Records per batch (the unit merged exactly once into the store).
+    #[arg(long, default_value_t = portwatch_pipeline::analyze::DEFAULT_BATCH_RECORDS, hide = true)]
+    pub batch_records: u64,
+    /// No progress bar even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The busiest ports, with service names.
+    Top(TopArgs),
+    /// One port's series (e.g. 5168/tcp), bucket by bucket.
+    Port(PortArgs),
+    /// The most active sources.
+    Sources(SourcesArgs),
+    /// What the store holds: inputs, record counts by class, time span.
+    Summary(CommonReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommonReportArgs {
+    /// The store (a SQLite file written by `analyze --db`).
+    #[arg(long, env = "PORTWATCH_DB", value_name = "PATH", required = true)]
+    pub db: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Start of the range (RFC 3339 or YYYY-MM-DD, UTC), rounded down to the minute.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the range, exclusive, rounded up to the minute.
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassArg {
+    Probe,
+    Backscatter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    Sources,
+    Packets,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub common: CommonReportArgs,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Scan probes, or backscatter (replies to spoofed traffic).
+    #[arg(long, value_enum, default_value = "probe")]
+    pub class: ClassArg,
+    /// Only this protocol (tcp, udp, icmp, icmpv6).
+    #[arg(long)]
+    pub proto: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Rank by distinct sources (default) or packets.
+    #[arg(long, value_enum, default_value = "sources")]
+    pub order: OrderArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// PORT/PROTO, e.g. 5168/tcp, 0/udp, 8/icmp.
+    pub port: String,
+    #[command(flatten)]
+    pub common: CommonReportArgs,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    #[arg(long, value_enum, default_value = "probe")]
+    pub class: ClassArg,
+    /// Bucket width: 1m, 5m, 1h or 1d.
+    #[arg(long, default_value = "1m")]
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceOrderArg {
+    Probes,
+    Packets,
+    Ports,
+    Targets,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub common: CommonReportArgs,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Only sources that probed this PORT/PROTO.
+    #[arg(long)]
+    pub port: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value = "probes")]
+    pub order: SourceOrderArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Where to write the capture (pcap; `.gz` or `.zst` compresses it).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Length of the simulated run in hours.
+    #[arg(long, default_value_t = 48.0)]
+    pub hours: f64,
+    /// Random seed: the same seed gives the same bytes.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Total packets to write (overrides the background rate).
+    #[arg(long)]
+    pub packets: Option<u64>,
+    /// Number of background sources.
+    #[arg(long)]
+    pub sources: Option<u64>,
+    /// Scan campaign, repeatable, e.g. `5168/tcp@36h+6h,sources=300,pps=50,tool=masscan,ramp=taper`.
+    #[arg(long = "campaign", value_name = "SPEC")]
+    pub campaigns: Vec<String>,
+    /// No campaigns at all (background only); otherwise the default demo campaigns are used when none is given.
+    #[arg(long, conflicts_with = "campaigns")]
+    pub no_campaigns: bool,
+    /// Full simulation config (TOML); flags override its values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Ground-truth JSON path (default: next to --out, `NAME.truth.json`).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Nanosecond-resolution pcap.
+    #[arg(long)]
+    pub nanos: bool,
+}

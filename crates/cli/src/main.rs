@@ -1,0 +1,70 @@
+//! The `portwatch` command. It parses arguments, assembles options and hands
+//! them to the library crates; errors become the exit codes documented in
+//! the README:
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | done |
+//! | 1 | usage, configuration or store error |
+//! | 2 | an input could not be read at all (missing, directory, empty, unknown format) |
+//! | 3 | every input was read, but part of some input was bad (errors listed, good part kept) |
+
+// The binary's job is to print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod analyze;
+mod args;
+mod exit;
+mod output;
+mod progress;
+mod report;
+mod simulate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a),
+        Command::Report(r) => report::run(r),
+        Command::Simulate(s) => simulate::run(s),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            if exit::is_broken_pipe(&e) {
+                // `portwatch report top | head` is not a failure.
+                return Exit::Ok.into();
+            }
+            eprintln!("portwatch: error: {e:#}");
+            Exit::Usage.into()
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,325 @@
+//! The JSON documents portwatch prints. Their shapes are a contract
+//! (docs/json.md): fields are added, never renamed or removed, within a
+//! `version`.
+
+use std::collections::BTreeMap;
+
+use portwatch_aggregate::ClassCounts;
+use portwatch_core::{PortKey, Timestamp};
+use portwatch_pipeline::{InputReport, PortTotal};
+use portwatch_sketch::TopEntry;
+use portwatch_store::{PortTotals, SeriesPoint, SourceTotals};
+use serde::Serialize;
+
+/// Version of every document below.
+pub const VERSION: u32 = 1;
+
+fn ts(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Option<String> {
+    t.map(ts)
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopSource {
+    pub addr: String,
+    pub packets: u64,
+    /// How much `packets` may overstate (0 while the top list is exact).
+    pub error: u64,
+}
+
+impl From<&TopEntry> for TopSource {
+    fn from(e: &TopEntry) -> Self {
+        TopSource {
+            addr: e.addr.to_string(),
+            packets: e.count,
+            error: e.error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Port {
+    pub proto: &'static str,
+    pub port: u16,
+    pub service: Option<&'static str>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub sources: u64,
+    pub sources_exact: bool,
+    pub targets: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub top_sources: Vec<TopSource>,
+}
+
+pub fn service(key: PortKey) -> Option<&'static str> {
+    portwatch_enrich::services::name(key)
+}
+
+impl From<&PortTotal> for Port {
+    fn from(p: &PortTotal) -> Self {
+        Port {
+            proto: p.port.proto.as_str(),
+            port: p.port.port,
+            service: service(p.port),
+            packets: p.packets,
+            bytes: p.bytes,
+            sources: p.sources,
+            sources_exact: p.sources_exact,
+            targets: p.targets,
+            first_seen: ts(p.first_seen),
+            last_seen: ts(p.last_seen),
+            top_sources: p.top_sources.iter().map(TopSource::from).collect(),
+        }
+    }
+}
+
+impl From<&PortTotals> for Port {
+    fn from(p: &PortTotals) -> Self {
+        Port {
+            proto: p.port.proto.as_str(),
+            port: p.port.port,
+            service: service(p.port),
+            packets: p.packets,
+            bytes: p.bytes,
+            sources: p.sources,
+            sources_exact: p.sources_exact,
+            targets: p.targets,
+            first_seen: ts(p.first_seen),
+            last_seen: ts(p.last_seen),
+            top_sources: p.top_sources.iter().map(TopSource::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Packets {
+    pub probe: u64,
+    pub backscatter: u64,
+    pub other: u64,
+    pub unparseable: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Every record read: packets and firewall log lines.
+    pub records: u64,
+    pub packets: Packets,
+    pub other_by_kind: BTreeMap<&'static str, u64>,
+    pub unparseable_by_reason: BTreeMap<&'static str, u64>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+impl From<&ClassCounts> for Summary {
+    fn from(c: &ClassCounts) -> Self {
+        Summary {
+            records: c.records(),
+            packets: Packets {
+                probe: c.probe,
+                backscatter: c.backscatter,
+                other: c.other_total(),
+                unparseable: c.dropped_total(),
+            },
+            other_by_kind: c.other.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            unparseable_by_reason: c.dropped.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            first_seen: opt_ts(c.first_seen),
+            last_seen: opt_ts(c.last_seen),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputError {
+    pub offset: Option<u64>,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Input {
+    pub path: String,
+    pub outcome: &'static str,
+    pub format: Option<&'static str>,
+    pub compression: Option<&'static str>,
+    pub fingerprint: Option<String>,
+    pub size: Option<u64>,
+    pub bytes_read: u64,
+    pub content_bytes: u64,
+    pub summary: Summary,
+    pub lines_skipped: u64,
+    pub bytes_skipped: u64,
+    pub error_count: u64,
+    pub errors: Vec<InputError>,
+    pub batches_merged: u64,
+    pub batches_already_merged: u64,
+}
+
+impl From<&InputReport> for Input {
+    fn from(r: &InputReport) -> Self {
+        Input {
+            path: r.label.clone(),
+            outcome: r.outcome.as_str(),
+            format: r.format,
+            compression: r.compression,
+            fingerprint: r.fingerprint.clone(),
+            size: r.size,
+            bytes_read: r.raw_bytes_read,
+            content_bytes: r.content_bytes,
+            summary: Summary::from(&r.counts),
+            lines_skipped: r.lines_skipped,
+            bytes_skipped: r.bytes_skipped,
+            error_count: r.error_count,
+            errors: r
+                .errors
+                .iter()
+                .map(|e| InputError {
+                    offset: e.offset,
+                    line: e.line,
+                    message: e.message.clone(),
+                })
+                .collect(),
+            batches_merged: r.batches_merged,
+            batches_already_merged: r.batches_already_merged,
+        }
+    }
+}
+
+/// `portwatch analyze --format json`.
+#[derive(Debug, Serialize)]
+pub struct AnalyzeDoc {
+    pub version: u32,
+    pub summary: Summary,
+    pub inputs: Vec<Input>,
+    /// Scan probes per (proto, port), most sources first.
+    pub ports: Vec<Port>,
+    /// Backscatter per (proto, replying port), most sources first.
+    pub backscatter: Vec<Port>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Range {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl From<&portwatch_store::TimeRange> for Range {
+    fn from(r: &portwatch_store::TimeRange) -> Self {
+        Range {
+            from: opt_ts(r.from),
+            to: opt_ts(r.to),
+        }
+    }
+}
+
+/// `portwatch report top --format json`.
+#[derive(Debug, Serialize)]
+pub struct TopDoc {
+    pub version: u32,
+    pub class: &'static str,
+    pub range: Range,
+    pub order: &'static str,
+    pub ports: Vec<Port>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Point {
+    pub start: String,
+    pub packets: u64,
+    pub bytes: u64,
+    pub sources: u64,
+    pub targets: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub top_sources: Vec<TopSource>,
+}
+
+impl From<&SeriesPoint> for Point {
+    fn from(p: &SeriesPoint) -> Self {
+        Point {
+            start: ts(p.start),
+            packets: p.packets,
+            bytes: p.bytes,
+            sources: p.sources,
+            targets: p.targets,
+            first_seen: ts(p.first_seen),
+            last_seen: ts(p.last_seen),
+            top_sources: p.top_sources.iter().map(TopSource::from).collect(),
+        }
+    }
+}
+
+/// `portwatch report port P/PROTO --format json`.
+#[derive(Debug, Serialize)]
+pub struct SeriesDoc {
+    pub version: u32,
+    pub proto: &'static str,
+    pub port: u16,
+    pub service: Option<&'static str>,
+    pub class: &'static str,
+    pub bucket: &'static str,
+    pub range: Range,
+    /// Buckets with data, in time order; a missing bucket saw nothing.
+    pub series: Vec<Point>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Source {
+    pub addr: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub probes: u64,
+    pub backscatter: u64,
+    pub other: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub port_count: u64,
+    /// Up to 100 ports probed, as "PORT/PROTO".
+    pub ports: Vec<String>,
+    pub targets: u64,
+}
+
+impl From<&SourceTotals> for Source {
+    fn from(s: &SourceTotals) -> Self {
+        Source {
+            addr: s.addr.to_string(),
+            first_seen: ts(s.first_seen),
+            last_seen: ts(s.last_seen),
+            probes: s.probes,
+            backscatter: s.backscatter,
+            other: s.other,
+            packets: s.probes + s.backscatter + s.other,
+            bytes: s.bytes,
+            port_count: s.port_count,
+            ports: s.ports.iter().take(100).map(|p| p.to_string()).collect(),
+            targets: s.targets,
+        }
+    }
+}
+
+/// `portwatch report sources --format json`.
+#[derive(Debug, Serialize)]
+pub struct SourcesDoc {
+    pub version: u32,
+    pub range: Range,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stream {
+    pub stream: String,
+    pub label: Option<String>,
+    pub batches: u64,
+    pub summary: Summary,
+}
+
+/// `portwatch report summary --format json`.
+#[derive(Debug, Serialize)]
+pub struct StoreDoc {
+    pub version: u32,
+    pub summary: Summary,
+    pub streams: Vec<Stream>,
+}

@@ -1,0 +1,447 @@
+//! `portwatch report ...`: reading a store.
+
+use std::io::Write;
+
+use anyhow::{Context, anyhow, bail};
+use portwatch_aggregate::SeriesClass;
+use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
+use portwatch_store::{
+    Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery, open_store,
+};
+
+use crate::args::{
+    ClassArg, CommonReportArgs, Format, OrderArg, PortArgs, RangeArgs, ReportCommand,
+    SourceOrderArg, SourcesArgs, TopArgs,
+};
+use crate::exit::Exit;
+use crate::output::json::{self, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
+use crate::output::table::{Align, Table};
+use crate::output::{bytes, count, write_csv};
+
+pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        match cmd {
+            ReportCommand::Top(a) => top(a).await,
+            ReportCommand::Port(a) => port(a).await,
+            ReportCommand::Sources(a) => sources(a).await,
+            ReportCommand::Summary(a) => summary(a).await,
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
+async fn open(common: &CommonReportArgs) -> anyhow::Result<Box<dyn Store>> {
+    // Reports never create a store: a mistyped path is an error, not an empty report.
+    if !common.db.contains("://") && !std::path::Path::new(&common.db).exists() {
+        bail!("{}: no such store (write one with `portwatch analyze --db {}`)", common.db, common.db);
+    }
+    Ok(open_store(&common.db).await?)
+}
+
+fn class(c: ClassArg) -> SeriesClass {
+    match c {
+        ClassArg::Probe => SeriesClass::Probe,
+        ClassArg::Backscatter => SeriesClass::Backscatter,
+    }
+}
+
+/// `--since` rounds down and `--until` up to whole minutes, the store's grain.
+fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
+    let parse = |flag: &str, s: &Option<String>, up: bool| -> anyhow::Result<Option<Timestamp>> {
+        let Some(s) = s else { return Ok(None) };
+        let t = Timestamp::parse_rfc3339(s)
+            .ok_or_else(|| anyhow!("--{flag} {s:?}: expected RFC 3339 (2007-08-22T14:00:00Z) or YYYY-MM-DD"))?;
+        let minute = t.bucket_start(BucketWidth::Minute);
+        let rounded = if up && Timestamp::from_secs(minute) != t { minute + 60 } else { minute };
+        Ok(Some(Timestamp::from_secs(rounded)))
+    };
+    let range = TimeRange {
+        from: parse("since", &r.since, false)?,
+        to: parse("until", &r.until, true)?,
+    };
+    if let (Some(a), Some(b)) = (range.from, range.to) {
+        if a > b {
+            bail!("--since {a} is after --until {b}");
+        }
+    }
+    Ok(range)
+}
+
+fn port_key(s: &str) -> anyhow::Result<PortKey> {
+    s.parse::<PortKey>().map_err(|e| anyhow!("{e}"))
+}
+
+fn write_json<T: serde::Serialize>(doc: &T) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, doc)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_text(s: &str) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn top(a: TopArgs) -> anyhow::Result<()> {
+    let store = open(&a.common).await?;
+    let q = TopPortsQuery {
+        class: class(a.class),
+        range: range(&a.range)?,
+        limit: a.limit,
+        order: match a.order {
+            OrderArg::Sources => Order::Sources,
+            OrderArg::Packets => Order::Packets,
+        },
+        proto: a
+            .proto
+            .as_deref()
+            .map(|p| p.parse::<Proto>().map_err(|e| anyhow!("--proto: {e}")))
+            .transpose()?,
+    };
+    let ports = store.top_ports(&q).await?;
+    match a.common.format {
+        Format::Json => write_json(&TopDoc {
+            version: json::VERSION,
+            class: q.class.as_str(),
+            range: (&q.range).into(),
+            order: match q.order {
+                Order::Sources => "sources",
+                Order::Packets => "packets",
+            },
+            ports: ports.iter().map(Port::from).collect(),
+        }),
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = ports
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    vec![
+                        (i + 1).to_string(),
+                        p.port.proto.to_string(),
+                        p.port.port.to_string(),
+                        json::service(p.port).unwrap_or("").to_string(),
+                        p.sources.to_string(),
+                        p.packets.to_string(),
+                        p.bytes.to_string(),
+                        p.targets.to_string(),
+                        p.active_minutes.to_string(),
+                        p.first_seen.to_rfc3339(),
+                        p.last_seen.to_rfc3339(),
+                    ]
+                })
+                .collect();
+            write_csv(
+                std::io::stdout().lock(),
+                &[
+                    "rank", "proto", "port", "service", "sources", "packets", "bytes", "targets",
+                    "active_minutes", "first_seen", "last_seen",
+                ],
+                &rows,
+            )?;
+            Ok(())
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("#", Align::Right),
+                ("PORT", Align::Left),
+                ("SERVICE", Align::Left),
+                ("SOURCES", Align::Right),
+                ("PACKETS", Align::Right),
+                ("TARGETS", Align::Right),
+                ("ACTIVE MIN", Align::Right),
+                ("FIRST SEEN", Align::Left),
+                ("LAST SEEN", Align::Left),
+                ("TOP SOURCE", Align::Left),
+            ]);
+            for (i, p) in ports.iter().enumerate() {
+                t.row(vec![
+                    (i + 1).to_string(),
+                    p.port.to_string(),
+                    json::service(p.port).unwrap_or("-").to_string(),
+                    format!("{}{}", if p.sources_exact { "" } else { "~" }, count(p.sources)),
+                    count(p.packets),
+                    count(p.targets),
+                    count(p.active_minutes),
+                    p.first_seen.to_rfc3339(),
+                    p.last_seen.to_rfc3339(),
+                    p.top_sources
+                        .first()
+                        .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+                ]);
+            }
+            let what = match q.class {
+                SeriesClass::Probe => "scan probes",
+                SeriesClass::Backscatter => "backscatter (replies to spoofed traffic)",
+            };
+            let mut s = format!("Top {} ports, {what}, by {}\n", ports.len(), match q.order {
+                Order::Sources => "distinct sources",
+                Order::Packets => "packets",
+            });
+            if t.is_empty() {
+                s.push_str("  (nothing in this range)\n");
+            } else {
+                s.push_str(&t.render());
+            }
+            write_text(&s)
+        }
+    }
+}
+
+async fn port(a: PortArgs) -> anyhow::Result<()> {
+    let store = open(&a.common).await?;
+    let width: BucketWidth = a.bucket.parse().map_err(|e| anyhow!("--bucket: {e}"))?;
+    let key = port_key(&a.port)?;
+    let q = SeriesQuery {
+        class: class(a.class),
+        port: key,
+        width,
+        range: range(&a.range)?,
+    };
+    let points = store.series(&q).await?;
+    match a.common.format {
+        Format::Json => write_json(&SeriesDoc {
+            version: json::VERSION,
+            proto: key.proto.as_str(),
+            port: key.port,
+            service: json::service(key),
+            class: q.class.as_str(),
+            bucket: width.as_str(),
+            range: (&q.range).into(),
+            series: points.iter().map(json::Point::from).collect(),
+        }),
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.start.to_rfc3339(),
+                        p.sources.to_string(),
+                        p.packets.to_string(),
+                        p.bytes.to_string(),
+                        p.targets.to_string(),
+                        p.top_sources.first().map_or(String::new(), |e| e.addr.to_string()),
+                    ]
+                })
+                .collect();
+            write_csv(
+                std::io::stdout().lock(),
+                &["start", "sources", "packets", "bytes", "targets", "top_source"],
+                &rows,
+            )?;
+            Ok(())
+        }
+        Format::Table => {
+            let mut s = format!(
+                "{key} ({}), {}, {width} buckets: {} with data\n",
+                json::service(key).unwrap_or("no registered service"),
+                q.class.as_str(),
+                points.len()
+            );
+            let mut t = Table::new(&[
+                ("BUCKET (UTC)", Align::Left),
+                ("SOURCES", Align::Right),
+                ("PACKETS", Align::Right),
+                ("TARGETS", Align::Right),
+                ("BYTES", Align::Right),
+                ("TOP SOURCE", Align::Left),
+            ]);
+            let mut prev: Option<Timestamp> = None;
+            for p in &points {
+                if let Some(prev) = prev {
+                    let missing = (p.start.secs() - prev.secs()) / width.secs() - 1;
+                    if missing > 0 {
+                        t.row(vec![format!("  … {missing} empty"), String::new()]);
+                    }
+                }
+                prev = Some(p.start);
+                t.row(vec![
+                    p.start.to_rfc3339(),
+                    count(p.sources),
+                    count(p.packets),
+                    count(p.targets),
+                    bytes(p.bytes),
+                    p.top_sources
+                        .first()
+                        .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+                ]);
+            }
+            if t.is_empty() {
+                s.push_str("  (no data for this port)\n");
+            } else {
+                s.push_str(&t.render());
+            }
+            write_text(&s)
+        }
+    }
+}
+
+async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
+    let store = open(&a.common).await?;
+    let q = SourcesQuery {
+        range: range(&a.range)?,
+        limit: a.limit,
+        port: a.port.as_deref().map(port_key).transpose()?,
+        order: match a.order {
+            SourceOrderArg::Probes => SourceOrder::Probes,
+            SourceOrderArg::Packets => SourceOrder::Packets,
+            SourceOrderArg::Ports => SourceOrder::Ports,
+            SourceOrderArg::Targets => SourceOrder::Targets,
+        },
+    };
+    let list = store.sources(&q).await?;
+    match a.common.format {
+        Format::Json => write_json(&SourcesDoc {
+            version: json::VERSION,
+            range: (&q.range).into(),
+            sources: list.iter().map(json::Source::from).collect(),
+        }),
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.addr.to_string(),
+                        s.probes.to_string(),
+                        s.backscatter.to_string(),
+                        s.other.to_string(),
+                        s.port_count.to_string(),
+                        s.targets.to_string(),
+                        s.first_seen.to_rfc3339(),
+                        s.last_seen.to_rfc3339(),
+                    ]
+                })
+                .collect();
+            write_csv(
+                std::io::stdout().lock(),
+                &["addr", "probes", "backscatter", "other", "ports", "targets", "first_seen", "last_seen"],
+                &rows,
+            )?;
+            Ok(())
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("SOURCE", Align::Left),
+                ("PROBES", Align::Right),
+                ("BACKSCATTER", Align::Right),
+                ("PORTS", Align::Right),
+                ("TARGETS", Align::Right),
+                ("FIRST SEEN", Align::Left),
+                ("LAST SEEN", Align::Left),
+                ("PORTS PROBED", Align::Left),
+            ]);
+            for s in &list {
+                let mut ports: Vec<String> = s.ports.iter().take(6).map(|p| p.to_string()).collect();
+                if s.port_count > 6 {
+                    ports.push("…".into());
+                }
+                t.row(vec![
+                    s.addr.to_string(),
+                    count(s.probes),
+                    count(s.backscatter),
+                    count(s.port_count),
+                    count(s.targets),
+                    s.first_seen.to_rfc3339(),
+                    s.last_seen.to_rfc3339(),
+                    ports.join(" "),
+                ]);
+            }
+            let mut out = format!("Top {} sources\n", list.len());
+            if t.is_empty() {
+                out.push_str("  (no sources in this range)\n");
+            } else {
+                out.push_str(&t.render());
+            }
+            write_text(&out)
+        }
+    }
+}
+
+async fn summary(a: CommonReportArgs) -> anyhow::Result<()> {
+    let store = open(&a).await?;
+    let totals = store.totals().await?;
+    match a.format {
+        Format::Json => write_json(&StoreDoc {
+            version: json::VERSION,
+            summary: json::Summary::from(&totals.counts),
+            streams: totals
+                .per_stream
+                .iter()
+                .map(|s| json::Stream {
+                    stream: s.stream.clone(),
+                    label: s.label.clone(),
+                    batches: s.batches,
+                    summary: json::Summary::from(&s.counts),
+                })
+                .collect(),
+        }),
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = totals
+                .per_stream
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.stream.clone(),
+                        s.label.clone().unwrap_or_default(),
+                        s.batches.to_string(),
+                        s.counts.records().to_string(),
+                        s.counts.probe.to_string(),
+                        s.counts.backscatter.to_string(),
+                        s.counts.other_total().to_string(),
+                        s.counts.dropped_total().to_string(),
+                    ]
+                })
+                .collect();
+            write_csv(
+                std::io::stdout().lock(),
+                &["stream", "label", "batches", "records", "probe", "backscatter", "other", "unparseable"],
+                &rows,
+            )?;
+            Ok(())
+        }
+        Format::Table => {
+            let c = &totals.counts;
+            let mut s = format!(
+                "{}: {} streams, {} batches, {} records — probe {}, backscatter {}, other {}, unparseable {}\n",
+                a.db,
+                totals.streams,
+                totals.batches,
+                count(c.records()),
+                count(c.probe),
+                count(c.backscatter),
+                count(c.other_total()),
+                count(c.dropped_total())
+            );
+            if let (Some(f), Some(l)) = (c.first_seen, c.last_seen) {
+                s.push_str(&format!("Time span: {f} to {l}\n"));
+            }
+            let mut t = Table::new(&[
+                ("INPUT", Align::Left),
+                ("BATCHES", Align::Right),
+                ("RECORDS", Align::Right),
+                ("PROBE", Align::Right),
+                ("BACKSCATTER", Align::Right),
+            ]);
+            for st in &totals.per_stream {
+                t.row(vec![
+                    st.label.clone().unwrap_or_else(|| st.stream.clone()),
+                    count(st.batches),
+                    count(st.counts.records()),
+                    count(st.counts.probe),
+                    count(st.counts.backscatter),
+                ]);
+            }
+            s.push_str(&t.render());
+            write_text(&s)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The pipeline: sources → decode & classify → aggregate → store.
+//!
+//! [`analyze`] reads files: each input is recognised by content, read in
+//! fixed-size runs of records, decoded and aggregated on worker threads, and
+//! every run becomes one [`Batch`](portwatch_aggregate::Batch) named by the
+//! input's fingerprint and the run's number, which the store merges exactly
+//! once (rule 3). The command-line tool only parses arguments and hands them
+//! here; the long-running `run` will reuse the same stages.
+
+pub mod analyze;
+
+pub use analyze::{
+    AnalyzeOptions, AnalyzeReport, InputOutcome, InputReport, LocatedError, PortTotal, Progress,
+    analyze,
+};
