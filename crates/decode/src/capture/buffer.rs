@@ -5,9 +5,13 @@
 use std::fmt;
 use std::io::{self, Read};
 
-/// How much is asked of the source at a time: large enough that a file of
-/// small packets costs one `read` per thousands of records.
+/// How much is asked of the source at a time once the stream has proved
+/// long: large enough that a file of small packets costs one `read` per
+/// thousands of records.
 pub(crate) const CHUNK: usize = 1 << 20;
+/// The first allocation; it doubles on every refill up to [`CHUNK`], so a
+/// short stream never costs a megabyte.
+const FIRST_CHUNK: usize = 64 << 10;
 
 pub(crate) struct Buffer<R> {
     src: R,
@@ -35,7 +39,7 @@ impl<R: Read> Buffer<R> {
     pub(crate) fn new(src: R) -> Self {
         Buffer {
             src,
-            data: vec![0; CHUNK],
+            data: vec![0; FIRST_CHUNK],
             pos: 0,
             end: 0,
             base: 0,
@@ -57,16 +61,26 @@ impl<R: Read> Buffer<R> {
     #[cold]
     #[inline(never)]
     fn fill_slow(&mut self, n: usize) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
         if self.pos > 0 {
             self.data.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.data.len() < n {
-            self.data.resize(n.next_power_of_two(), 0);
+        // A refill after data was consumed means the stream is longer than
+        // one buffer: grow toward CHUNK.
+        if self.base > 0 && self.data.len() < CHUNK {
+            self.data.resize(self.data.len() * 2, 0);
         }
         while self.end < n && !self.eof {
+            // Grow for a large request only once the stream has the bytes
+            // to fill it: a bogus length near the end allocates nothing.
+            if self.end == self.data.len() {
+                self.data.resize(n.next_power_of_two(), 0);
+            }
             match self.src.read(&mut self.data[self.end..]) {
                 Ok(0) => self.eof = true,
                 // `min` guards against a reader that claims more than it was given.
