@@ -360,7 +360,7 @@ fn icmp_fields<'a>(
     Err(FieldError::Missing(if icmp_type.is_some() {
         "CODE= after TYPE="
     } else {
-        "TYPE= after PROTO=ICMP"
+        "TYPE= after PROTO=ICMP or PROTO=ICMPv6"
     }))
 }
 

@@ -236,6 +236,21 @@ fn leap_day_in_a_common_year_is_a_bad_timestamp() {
 }
 
 #[test]
+fn extreme_options_do_not_panic() {
+    for (year, offset) in [(i32::MAX, i32::MAX), (i32::MIN, i32::MIN), (0, 0)] {
+        let mut opts = ParseOptions::new(Timestamp::from_nanos(i64::MIN));
+        opts.year = Some(year);
+        opts.utc_offset_secs = offset;
+        let mut p = LogParser::new(opts);
+        for line in [SYN, UDP, "Jan  1 00:00:00 h x: y", SYN] {
+            let _ = p.parse_line(line);
+        }
+    }
+    let mut p = LogParser::new(ParseOptions::new(Timestamp::from_nanos(i64::MAX)));
+    assert!(matches!(p.parse_line(SYN), LineOutcome::Event(_)));
+}
+
+#[test]
 fn udp_and_its_second_len() {
     let e = event(UDP);
     assert_eq!(e.proto, Some(Proto::Udp));

@@ -40,11 +40,12 @@ impl YearTracker {
             return year;
         };
         if stamp.month + ROLLOVER_MONTHS <= latest {
-            self.current = Some((year + 1, stamp.month));
-            year + 1
+            let next = year.saturating_add(1);
+            self.current = Some((next, stamp.month));
+            next
         } else if stamp.month >= latest + ROLLOVER_MONTHS {
             // January, then a straggler from last December: that line only.
-            year - 1
+            year.saturating_sub(1)
         } else {
             self.current = Some((year, latest.max(stamp.month)));
             year
@@ -60,11 +61,11 @@ impl YearTracker {
         let (ref_year, ..) = self.reference.to_civil();
         let latest_plausible = self.reference.secs().saturating_add(FUTURE_SLACK_SECS);
         let year = match stamp.with_year(ref_year).to_utc(self.utc_offset_secs) {
-            Some(t) if t.secs() > latest_plausible => ref_year - 1,
+            Some(t) if t.secs() > latest_plausible => ref_year.saturating_sub(1),
             _ => ref_year,
         };
         // Feb 29 names a leap year: the latest one not after the guess.
-        (year - 7..=year)
+        (year.saturating_sub(7)..=year)
             .rev()
             .find(|&y| stamp.with_year(y).to_utc(0).is_some())
             .unwrap_or(year)
@@ -129,6 +130,16 @@ mod tests {
         assert_eq!(t.observe(md(1, 1)), 2020);
         assert_eq!(t.observe(md(12, 31)), 2019);
         assert_eq!(t.observe(md(1, 1)), 2020);
+    }
+
+    #[test]
+    fn extreme_years_do_not_overflow() {
+        let mut t = YearTracker::new(Some(i32::MAX), at(2030, 1, 1), 0);
+        assert_eq!(t.observe(md(12, 1)), i32::MAX);
+        assert_eq!(t.observe(md(1, 1)), i32::MAX);
+        let mut t = YearTracker::new(Some(i32::MIN), at(2030, 1, 1), 0);
+        assert_eq!(t.observe(md(1, 1)), i32::MIN);
+        assert_eq!(t.observe(md(12, 1)), i32::MIN);
     }
 
     #[test]
