@@ -42,7 +42,11 @@ impl V4Space {
 
     /// The address at offset `i` (taken modulo the space's size).
     pub(crate) fn nth(&self, i: u64) -> u32 {
-        let mut i = i % self.total.max(1);
+        let mut i = if i < self.total {
+            i
+        } else {
+            i % self.total.max(1)
+        };
         for &(base, size) in &self.prefixes {
             if i < size {
                 return base.wrapping_add(i as u32);
@@ -69,10 +73,17 @@ impl V4Space {
         None
     }
 
+    /// Whether any prefix overlaps the /8 `octet`.0.0.0.
+    pub(crate) fn touches_slash8(&self, octet: u32) -> bool {
+        self.prefixes.iter().any(|&(base, size)| {
+            let last = u64::from(base) + size - 1;
+            u64::from(base >> 24) <= u64::from(octet) && u64::from(octet) <= last >> 24
+        })
+    }
+
+    #[cfg(test)]
     pub(crate) fn contains(&self, a: u32) -> bool {
-        self.prefixes
-            .iter()
-            .any(|&(base, size)| u64::from(a.wrapping_sub(base)) < size)
+        self.offset(a).is_some()
     }
 }
 
@@ -119,57 +130,69 @@ impl V6Space {
     }
 }
 
-/// Special-purpose IPv4 blocks (RFC 6890 and multicast) that never source
-/// scans on the public Internet.
-const RESERVED_V4: [(u32, u8); 14] = [
-    (0x0000_0000, 8),
-    (0x0a00_0000, 8),
-    (0x6440_0000, 10),
-    (0x7f00_0000, 8),
-    (0xa9fe_0000, 16),
-    (0xac10_0000, 12),
-    (0xc000_0000, 24),
-    (0xc000_0200, 24),
-    (0xc0a8_0000, 16),
-    (0xc612_0000, 15),
-    (0xc633_6400, 24),
-    (0xcb00_7100, 24),
-    (0xe000_0000, 3),
-    (0xc058_6300, 24),
-];
+/// First octets whose /8 never sources scans here: "this network",
+/// private 10/8, shared 100.64/10, loopback, link-local 169.254/16, private
+/// 172.16/12 and 192.168/16, the 192.0.0.x and 192.0.2.x special blocks,
+/// benchmarking 198.18/15, documentation 198.51.100/24 and 203.0.113/24.
+/// Skipping whole /8s is simpler than carving out the blocks and still
+/// leaves over 200 of them. Multicast and reserved space (224/3) is never
+/// drawn.
+const SKIP_OCTETS: [u32; 9] = [0, 10, 100, 127, 169, 172, 192, 198, 203];
+/// Darknet /8s are avoided too unless that would leave fewer than this.
+const MIN_OCTETS: usize = 64;
 
-pub(crate) fn is_reserved_v4(a: u32) -> bool {
-    RESERVED_V4
-        .iter()
-        .any(|&(base, len)| (a ^ base) >> (32 - u32::from(len)) == 0)
-}
-
-/// Hands out distinct public IPv4 addresses: a keyed permutation of the
-/// 32-bit space walked in order, skipping reserved blocks and the darknet.
+/// Every IPv4 source of a run (scanner, attacked server, campaign source)
+/// gets its address from its source number through a keyed bijection onto
+/// public /8s: distinct numbers always give distinct addresses, and no
+/// table of addresses is kept (looking one up would miss the cache on
+/// every packet).
 #[derive(Debug, Clone)]
-pub(crate) struct V4Allocator {
+pub(crate) struct V4Sources {
     perm: Feistel32,
-    counter: u64,
+    octets: Vec<u32>,
+    domain: u64,
 }
 
-impl V4Allocator {
-    pub(crate) fn new(seed: u64) -> Self {
-        V4Allocator {
+impl V4Sources {
+    pub(crate) fn new(seed: u64, darknet: &V4Space) -> Self {
+        let public: Vec<u32> = (1..224).filter(|o| !SKIP_OCTETS.contains(o)).collect();
+        let outside: Vec<u32> = public
+            .iter()
+            .copied()
+            .filter(|&o| !darknet.touches_slash8(o))
+            .collect();
+        let octets = if outside.len() >= MIN_OCTETS {
+            outside
+        } else {
+            public
+        };
+        V4Sources {
             perm: Feistel32::new(hash2(seed, 0x5ca1_ab1e)),
-            counter: 0,
+            domain: (octets.len() as u64) << 24,
+            octets,
         }
     }
 
-    pub(crate) fn take(&mut self, darknet: &V4Space, n: usize) -> Vec<u32> {
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n && self.counter < 1 << 32 {
-            let a = self.perm.permute(self.counter as u32);
-            self.counter += 1;
-            if !is_reserved_v4(a) && !darknet.contains(a) {
-                out.push(a);
+    /// How many source numbers have an address.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.domain
+    }
+
+    /// The address of source number `n` (`n` below [`Self::capacity`]).
+    pub(crate) fn addr(&self, n: u32) -> u32 {
+        // Cycle-walking: apply the permutation until it lands inside the
+        // domain. Starting inside it, this is a bijection on the domain,
+        // and takes 1.2 steps on average.
+        let mut x = n;
+        for _ in 0..1000 {
+            x = self.perm.permute(x);
+            if u64::from(x) < self.domain {
+                break;
             }
         }
-        out
+        let octet = self.octets.get((x >> 24) as usize).copied().unwrap_or(1);
+        (octet << 24) | (x & 0x00ff_ffff)
     }
 }
 
@@ -217,18 +240,24 @@ mod tests {
     }
 
     #[test]
-    fn allocator_gives_distinct_public_addresses() {
-        let dark = V4Space::parse(&["198.18.0.0/16".into()]).unwrap();
-        let mut a = V4Allocator::new(9);
-        let mut v = a.take(&dark, 50_000);
-        assert_eq!(v.len(), 50_000);
-        assert!(v.iter().all(|&x| !is_reserved_v4(x) && !dark.contains(x)));
+    fn sources_are_distinct_public_and_outside_the_darknet() {
+        let dark = V4Space::parse(&["44.0.0.0/8".into(), "198.18.0.0/16".into()]).unwrap();
+        assert!(dark.touches_slash8(44) && dark.touches_slash8(198) && !dark.touches_slash8(45));
+        let s = V4Sources::new(9, &dark);
+        // 223 unicast /8s, 8 of them special (0 is outside 1..224), one dark.
+        assert_eq!(s.capacity(), (223 - 8 - 1) << 24);
+        let mut v: Vec<u32> = (0..200_000).map(|n| s.addr(n)).collect();
+        for &a in &v {
+            let o = a >> 24;
+            assert!(
+                (1..224).contains(&o) && !SKIP_OCTETS.contains(&o) && o != 44,
+                "{}",
+                v4_string(a)
+            );
+        }
         v.sort_unstable();
         v.dedup();
-        assert_eq!(v.len(), 50_000);
-        assert!(is_reserved_v4(0x0a01_0203));
-        assert!(is_reserved_v4(0xefff_ffff));
-        assert!(!is_reserved_v4(0x0808_0808));
+        assert_eq!(v.len(), 200_000);
     }
 
     #[test]

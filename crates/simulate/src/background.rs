@@ -9,7 +9,7 @@
 
 use portwatch_core::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
 
-use crate::addr::{V4Allocator, V4Space, V6Space, v6_pool_addr};
+use crate::addr::{V4Sources, V4Space, V6Space, v6_pool_addr};
 use crate::config::SimConfig;
 use crate::ports::{PortMix, udp_payload};
 use crate::rng::{PowerLaw, Rng, hash2, mix64};
@@ -51,10 +51,9 @@ pub(crate) struct Background {
     key: u64,
     v4: V4Space,
     v6: V6Space,
-    scanners_v4: Vec<u32>,
+    sources_v4: V4Sources,
     law_v4: PowerLaw,
     law_v6: PowerLaw,
-    victims_v4: Vec<u32>,
     victims_v6: u32,
     law_victims_v4: PowerLaw,
     law_victims_v6: PowerLaw,
@@ -73,23 +72,21 @@ pub(crate) struct Background {
 }
 
 impl Background {
-    /// Builds the pools; `alloc` hands out the IPv4 addresses, so campaign
-    /// sources taken from it afterwards never collide with these.
-    pub(crate) fn new(cfg: &SimConfig, v4: V4Space, v6: V6Space, alloc: &mut V4Allocator) -> Self {
+    /// Builds the pools. The background takes source numbers from 0 up to
+    /// [`Self::source_end`]; campaigns number theirs after it.
+    pub(crate) fn new(cfg: &SimConfig, v4: V4Space, v6: V6Space, sources_v4: V4Sources) -> Self {
         let sources = cfg.background_sources.max(1);
         let n6 = if cfg.ipv6_fraction > 0.0 {
             ((f64::from(sources) * cfg.ipv6_fraction).round() as u32).clamp(1, sources)
         } else {
             0
         };
-        let n4 = (sources - n6).max(1) as usize;
-        let scanners_v4 = alloc.take(&v4, n4);
-        let victims = (sources / 200).clamp(16, 5000);
-        let victims_v6 = if n6 > 0 { (victims / 10).max(4) } else { 0 };
-        let victims_v4 = alloc.take(&v4, victims as usize);
-        let v6_scanner_base = scanners_v4.len() as u32;
+        let scanners_v4 = (sources - n6).max(1);
+        let victims_v4 = (sources / 200).clamp(16, 5000);
+        let victims_v6 = if n6 > 0 { (victims_v4 / 10).max(4) } else { 0 };
+        let v6_scanner_base = scanners_v4;
         let v4_victim_base = v6_scanner_base + n6;
-        let v6_victim_base = v4_victim_base + victims_v4.len() as u32;
+        let v6_victim_base = v4_victim_base + victims_v4;
         Background {
             v6_scanner_base,
             v4_victim_base,
@@ -97,12 +94,11 @@ impl Background {
             source_end: v6_victim_base + victims_v6,
             rng: Rng::new(cfg.seed, 1),
             key: hash2(cfg.seed, 0xbac6),
-            law_v4: PowerLaw::new(scanners_v4.len() as u64, cfg.source_skew),
+            law_v4: PowerLaw::new(u64::from(scanners_v4), cfg.source_skew),
             law_v6: PowerLaw::new(u64::from(n6), cfg.source_skew),
-            law_victims_v4: PowerLaw::new(victims_v4.len() as u64, VICTIM_SKEW),
+            law_victims_v4: PowerLaw::new(u64::from(victims_v4), VICTIM_SKEW),
             law_victims_v6: PowerLaw::new(u64::from(victims_v6), VICTIM_SKEW),
-            scanners_v4,
-            victims_v4,
+            sources_v4,
             victims_v6,
             v4,
             v6,
@@ -147,9 +143,9 @@ impl Background {
                 Addrs::V6(a, self.v6.random(&mut self.rng)),
             )
         } else {
-            let i = self.law_v4.sample(&mut self.rng) as usize;
-            let a = self.scanners_v4.get(i).copied().unwrap_or_default();
-            (i as u32, Addrs::V4(a, self.v4.random(&mut self.rng)))
+            let i = self.law_v4.sample(&mut self.rng) as u32;
+            let a = self.sources_v4.addr(i);
+            (i, Addrs::V4(a, self.v4.random(&mut self.rng)))
         };
         let h = hash2(self.key, u64::from(id));
         let tool = ToolStyle::background_pick(h);
@@ -200,11 +196,10 @@ impl Background {
                 self.v6.random(rng),
             )
         } else {
-            let i = self.law_victims_v4.sample(rng) as usize;
-            let a = self.victims_v4.get(i).copied().unwrap_or_default();
+            let n = self.v4_victim_base + self.law_victims_v4.sample(rng) as u32;
             (
-                self.v4_victim_base + i as u32,
-                u128::from(a),
+                n,
+                u128::from(self.sources_v4.addr(n)),
                 u128::from(self.v4.random(rng)),
             )
         };

@@ -1,10 +1,12 @@
-//! Exact distinct counting that keeps up with packet generation.
+//! Exact per-port counting that keeps up with packet generation.
 //!
-//! Ground truth needs exact distinct sources and targets per port. One big
-//! hash set of (port, address) pairs is exact but misses the cache on
-//! nearly every packet. Busy ports take most packets, so a port that turns
-//! busy moves to a bitmap over the members' universe (a few KB, hot in
-//! cache); quiet ports stay in the shared hash set. Both are exact.
+//! Ground truth needs exact packets, distinct sources and distinct targets
+//! per port. One big hash set of (port, address) pairs is exact but misses
+//! the cache on nearly every packet. Busy ports take most packets, so a
+//! port that turns busy moves to a bitmap over the members' universe (a
+//! few KB, hot in cache); quiet ports stay in one shared hash set. Each
+//! port's counters and bitmap handles sit together in one slot, so a packet
+//! touches one slot. Both paths are exact.
 
 use foldhash::{HashSet, HashSetExt};
 
@@ -42,65 +44,140 @@ impl Bits {
     }
 }
 
-/// Distinct members per key, for keys `0..keys` and members `0..universe`.
-#[derive(Debug)]
-pub(crate) struct PairSet {
-    universe: u64,
-    hot_after: u64,
-    /// Per key: inserts so far, and the bitmap once the key is busy (one
-    /// cache line to look at either).
-    slots: Vec<(u64, Option<Box<Bits>>)>,
-    cold: HashSet<u64>,
+/// The distinct sets kept per port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Set {
+    ProbeSources = 0,
+    ProbeTargets = 1,
+    BackscatterSources = 2,
 }
 
-impl PairSet {
-    pub(crate) fn new(keys: usize, universe: u64) -> Self {
-        PairSet {
-            universe,
-            // A bitmap costs universe/8 bytes; a hash entry about 16. Switch
-            // once the key has had enough inserts to fill that many entries.
-            hot_after: (universe / 128).max(256),
-            slots: (0..keys).map(|_| (0, None)).collect(),
+/// One port's counters, and which bitmap (index + 1) holds each of its
+/// distinct sets once it is busy.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Slot {
+    pub probe_background: u64,
+    pub probe_campaign: u64,
+    pub backscatter: u64,
+    bitmaps: [u32; 3],
+}
+
+impl Slot {
+    fn offered(&self, set: Set) -> u64 {
+        match set {
+            Set::BackscatterSources => self.backscatter,
+            _ => self.probe_background + self.probe_campaign,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct PortTable {
+    slots: Vec<Slot>,
+    bitmaps: Vec<Bits>,
+    cold: HashSet<u64>,
+    /// Members of each set are below these.
+    universes: [u64; 3],
+}
+
+impl PortTable {
+    /// `keys` ports; sources below `sources`, targets below `targets`.
+    pub(crate) fn new(keys: usize, sources: u64, targets: u64) -> Self {
+        PortTable {
+            slots: vec![Slot::default(); keys],
+            bitmaps: Vec::new(),
             cold: HashSet::new(),
+            universes: [sources, targets, sources],
         }
     }
 
-    pub(crate) fn insert(&mut self, key: usize, member: u32) {
-        let Some((n, slot)) = self.slots.get_mut(key) else {
+    /// Counts a probe to port `key` from `src` to darknet offset `target`
+    /// (`None` for IPv6 targets, which the caller counts itself).
+    pub(crate) fn probe(&mut self, key: usize, campaign: bool, src: u32, target: Option<u32>) {
+        let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
-        *n += 1;
-        if *n == self.hot_after {
-            *slot = Some(Box::new(Bits::new(self.universe)));
+        if campaign {
+            slot.probe_campaign += 1;
+        } else {
+            slot.probe_background += 1;
         }
-        match slot {
-            Some(bits) => bits.insert(u64::from(member)),
+        self.member(key, Set::ProbeSources, src);
+        if let Some(t) = target {
+            self.member(key, Set::ProbeTargets, t);
+        }
+    }
+
+    pub(crate) fn backscatter(&mut self, key: usize, src: u32) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.backscatter += 1;
+            self.member(key, Set::BackscatterSources, src);
+        }
+    }
+
+    fn member(&mut self, key: usize, set: Set, member: u32) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let s = set as usize;
+        let universe = self.universes[s];
+        // A bitmap costs universe/8 bytes, a hash entry about 16: switch
+        // once the port has had enough packets to fill that many entries.
+        if slot.bitmaps[s] == 0 && slot.offered(set) >= (universe / 128).max(256) {
+            self.bitmaps.push(Bits::new(universe));
+            slot.bitmaps[s] = self.bitmaps.len() as u32;
+        }
+        match slot.bitmaps[s].checked_sub(1) {
+            Some(b) => {
+                if let Some(bits) = self.bitmaps.get_mut(b as usize) {
+                    bits.insert(u64::from(member));
+                }
+            }
             None => {
-                self.cold.insert(((key as u64) << 32) | u64::from(member));
+                self.cold
+                    .insert(((s as u64) << 56) | ((key as u64) << 32) | u64::from(member));
             }
         }
     }
 
-    /// Distinct members per key.
-    pub(crate) fn counts(mut self) -> Vec<u64> {
-        let mut counts = vec![0u64; self.slots.len()];
-        for pair in self.cold.drain() {
-            let (key, member) = ((pair >> 32) as usize, pair as u32);
-            match self.slots.get_mut(key) {
-                Some((_, Some(bits))) => bits.insert(u64::from(member)),
-                _ => {
+    /// Every port's slot and its distinct counts, indexed by port.
+    pub(crate) fn finish(mut self) -> Vec<(Slot, [u64; 3])> {
+        let mut counts = vec![[0u64; 3]; self.slots.len()];
+        for entry in self.cold.drain() {
+            let (s, key, member) = (
+                (entry >> 56) as usize,
+                (entry >> 32 & 0xff_ffff) as usize,
+                entry as u32,
+            );
+            let Some(slot) = self.slots.get(key) else {
+                continue;
+            };
+            match slot.bitmaps[s].checked_sub(1) {
+                Some(b) => {
+                    if let Some(bits) = self.bitmaps.get_mut(b as usize) {
+                        bits.insert(u64::from(member));
+                    }
+                }
+                None => {
                     if let Some(c) = counts.get_mut(key) {
-                        *c += 1;
+                        c[s] += 1;
                     }
                 }
             }
         }
-        for (c, (_, bits)) in counts.iter_mut().zip(&self.slots) {
-            if let Some(b) = bits {
-                *c = b.len();
-            }
-        }
-        counts
+        self.slots
+            .iter()
+            .zip(counts)
+            .map(|(slot, mut c)| {
+                for (s, b) in slot.bitmaps.iter().enumerate() {
+                    if let Some(bits) = b.checked_sub(1).and_then(|b| self.bitmaps.get(b as usize))
+                    {
+                        c[s] = bits.len();
+                    }
+                }
+                (*slot, c)
+            })
+            .collect()
     }
 }
 
@@ -111,17 +188,29 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     proptest! {
-        /// Whatever the mix of cold and hot keys, counts equal a plain set's.
+        /// Whatever the mix of quiet and busy ports, counts equal a plain
+        /// set's.
         #[test]
-        fn counts_are_exact(pairs in proptest::collection::vec((0usize..4, 0u32..300), 0..3000)) {
-            let mut set = PairSet::new(4, 300);
-            let mut model: BTreeMap<usize, BTreeSet<u32>> = BTreeMap::new();
-            for &(k, m) in &pairs {
-                set.insert(k, m);
-                model.entry(k).or_default().insert(m);
+        fn counts_are_exact(ops in proptest::collection::vec((0usize..4, any::<bool>(), 0u32..300, 0u32..300), 0..3000)) {
+            let mut table = PortTable::new(4, 300, 300);
+            let mut model: BTreeMap<(usize, usize), BTreeSet<u32>> = BTreeMap::new();
+            let mut packets = [0u64; 4];
+            for &(k, probe, src, tgt) in &ops {
+                if probe {
+                    table.probe(k, src % 2 == 0, src, Some(tgt));
+                    model.entry((k, 0)).or_default().insert(src);
+                    model.entry((k, 1)).or_default().insert(tgt);
+                    packets[k] += 1;
+                } else {
+                    table.backscatter(k, src);
+                    model.entry((k, 2)).or_default().insert(src);
+                }
             }
-            for (k, n) in set.counts().into_iter().enumerate() {
-                prop_assert_eq!(n, model.get(&k).map_or(0, |s| s.len() as u64));
+            for (k, (slot, counts)) in table.finish().into_iter().enumerate() {
+                prop_assert_eq!(slot.probe_background + slot.probe_campaign, packets[k]);
+                for (s, n) in counts.into_iter().enumerate() {
+                    prop_assert_eq!(n, model.get(&(k, s)).map_or(0, |m| m.len() as u64));
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use portwatch_core::Timestamp;
 
-use crate::addr::{V4Allocator, V4Space, V6Space};
+use crate::addr::{V4Sources, V4Space, V6Space};
 use crate::background::{Background, Emitted};
 use crate::config::SimConfig;
 use crate::error::SimError;
@@ -57,8 +57,8 @@ pub fn simulate_with_progress<W: Write>(
         .map(|&(a, b)| ((a * 1e9) as i64, (b * 1e9) as i64))
         .collect();
 
-    let mut alloc = V4Allocator::new(cfg.seed);
-    let mut background = Background::new(cfg, v4.clone(), v6, &mut alloc);
+    let sources_v4 = V4Sources::new(cfg.seed, &v4);
+    let mut background = Background::new(cfg, v4.clone(), v6, sources_v4.clone());
     let mut clock = Clock::new(cfg, &gaps);
     let mut next_source = background.source_end();
     let mut campaign_bases = Vec::with_capacity(cfg.campaigns.len());
@@ -67,10 +67,10 @@ pub fn simulate_with_progress<W: Write>(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let addrs = alloc.take(&v4, c.sources as usize);
             let base = next_source;
-            next_source += addrs.len() as u32;
-            campaign_bases.push((base, addrs.len() as u32));
+            next_source += c.sources;
+            campaign_bases.push((base, c.sources));
+            let addrs = (base..next_source).map(|n| sources_v4.addr(n)).collect();
             CampaignRun::new(cfg.seed, i, c, (addrs, base), v4.clone(), cfg.vlan_fraction)
         })
         .collect();

@@ -12,7 +12,7 @@ use crate::addr::V4Space;
 use crate::background::Emitted;
 use crate::campaign::Campaign;
 use crate::config::{SimConfig, format_ts};
-use crate::distinct::{Bits, PairSet};
+use crate::distinct::{Bits, PortTable, Set};
 use crate::error::SimError;
 use crate::tool::ToolStyle;
 use crate::wire::{Frame, Net, Vlan};
@@ -201,14 +201,9 @@ struct CampaignTally {
 pub(crate) struct TruthBuilder {
     packets: u64,
     v4: V4Space,
-    probe_bg: Vec<u64>,
-    probe_campaign: Vec<u64>,
-    backscatter: Vec<u64>,
-    probe_sources: PairSet,
-    /// IPv4 targets as offsets into the darknet.
-    probe_targets_v4: PairSet,
+    /// Per port; IPv4 targets as offsets into the darknet.
+    ports: PortTable,
     probe_targets_v6: HashSet<(u32, u128)>,
-    backscatter_sources: PairSet,
     class_sources: [Bits; 2],
     classes: ClassTotals,
     frames: FrameTotals,
@@ -222,13 +217,8 @@ impl TruthBuilder {
         let s = u64::from(sources);
         TruthBuilder {
             packets: 0,
-            probe_bg: vec![0; KEYS],
-            probe_campaign: vec![0; KEYS],
-            backscatter: vec![0; KEYS],
-            probe_sources: PairSet::new(KEYS, s),
-            probe_targets_v4: PairSet::new(KEYS, v4.total()),
+            ports: PortTable::new(KEYS, s, v4.total()),
             probe_targets_v6: HashSet::new(),
-            backscatter_sources: PairSet::new(KEYS, s),
             class_sources: [Bits::new(s), Bits::new(s)],
             classes: ClassTotals::default(),
             frames: FrameTotals::default(),
@@ -302,23 +292,17 @@ impl TruthBuilder {
             Class::Probe => {
                 self.classes.probe.packets += 1;
                 self.class_sources[0].insert(u64::from(e.src));
-                match origin {
-                    Origin::Background => self.probe_bg[ki] += 1,
-                    Origin::Campaign(_) => self.probe_campaign[ki] += 1,
-                }
-                self.probe_sources.insert(ki, e.src);
-                match dst4 {
-                    Some(offset) => self.probe_targets_v4.insert(ki, offset as u32),
-                    None => {
-                        self.probe_targets_v6.insert((ki as u32, dst6));
-                    }
+                let campaign = matches!(origin, Origin::Campaign(_));
+                self.ports
+                    .probe(ki, campaign, e.src, dst4.map(|o| o as u32));
+                if dst4.is_none() {
+                    self.probe_targets_v6.insert((ki as u32, dst6));
                 }
             }
             Class::Backscatter => {
                 self.classes.backscatter.packets += 1;
                 self.class_sources[1].insert(u64::from(e.src));
-                self.backscatter[ki] += 1;
-                self.backscatter_sources.insert(ki, e.src);
+                self.ports.backscatter(ki, e.src);
             }
             Class::Other(kind) => self.other(kind),
         }
@@ -347,38 +331,40 @@ impl TruthBuilder {
         gaps: &[(f64, f64)],
         pcap_bytes: u64,
     ) -> GroundTruth {
-        let probe_sources = self.probe_sources.counts();
-        let mut probe_targets = self.probe_targets_v4.counts();
+        let mut ports = self.ports.finish();
         for (k, _) in &self.probe_targets_v6 {
-            if let Some(c) = probe_targets.get_mut(*k as usize) {
-                *c += 1;
+            if let Some((_, c)) = ports.get_mut(*k as usize) {
+                c[Set::ProbeTargets as usize] += 1;
             }
         }
-        let bs_sources = self.backscatter_sources.counts();
-        let probes = (0..KEYS)
-            .filter(|&i| self.probe_bg[i] + self.probe_campaign[i] > 0)
-            .map(|i| PortTruth {
-                proto: key_of(i).proto,
-                port: key_of(i).port,
-                packets: self.probe_bg[i] + self.probe_campaign[i],
-                background_packets: self.probe_bg[i],
-                campaign_packets: self.probe_campaign[i],
-                sources: probe_sources[i],
-                targets: probe_targets[i],
-            })
-            .collect();
-        let backscatter = (0..KEYS)
-            .filter(|&i| self.backscatter[i] > 0)
-            .map(|i| PortTruth {
-                proto: key_of(i).proto,
-                port: key_of(i).port,
-                packets: self.backscatter[i],
-                background_packets: self.backscatter[i],
-                campaign_packets: 0,
-                sources: bs_sources[i],
-                targets: 0,
-            })
-            .collect();
+        let mut probes = Vec::new();
+        let mut backscatter = Vec::new();
+        for (i, (slot, distinct)) in ports.into_iter().enumerate() {
+            let key = key_of(i);
+            let probe_packets = slot.probe_background + slot.probe_campaign;
+            if probe_packets > 0 {
+                probes.push(PortTruth {
+                    proto: key.proto,
+                    port: key.port,
+                    packets: probe_packets,
+                    background_packets: slot.probe_background,
+                    campaign_packets: slot.probe_campaign,
+                    sources: distinct[Set::ProbeSources as usize],
+                    targets: distinct[Set::ProbeTargets as usize],
+                });
+            }
+            if slot.backscatter > 0 {
+                backscatter.push(PortTruth {
+                    proto: key.proto,
+                    port: key.port,
+                    packets: slot.backscatter,
+                    background_packets: slot.backscatter,
+                    campaign_packets: 0,
+                    sources: distinct[Set::BackscatterSources as usize],
+                    targets: 0,
+                });
+            }
+        }
         self.classes.probe.sources = self.class_sources[0].len();
         self.classes.backscatter.sources = self.class_sources[1].len();
         let start = cfg.start.nanos();
