@@ -15,6 +15,10 @@
 //! keys only one side holds, keeps the `k` largest sums, and the argument
 //! carries over (each side's counts for the kept keys still sum to at most its
 //! own total).
+//!
+//! Beyond capacity a merge is commutative but not associative: how the parts
+//! are grouped changes which marginal keys survive. The bounds above hold for
+//! every grouping, which is what readers of merged series rely on.
 
 use std::net::IpAddr;
 
