@@ -415,21 +415,41 @@ fn validate_campaign(
 }
 
 /// Start times as RFC 3339 text, with a fraction only when there is one.
+/// Reads a string, or a TOML datetime (which TOML's serde support hands
+/// over as a one-entry map holding the text).
 mod rfc3339 {
+    use std::fmt;
+
     use portwatch_core::Timestamp;
-    use serde::{Deserialize, Deserializer, Serializer, de};
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::{Deserializer, Serializer};
 
     pub(crate) fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_ts(*t))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-        let text = String::deserialize(d)?;
-        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
-            de::Error::custom(format!(
-                "{text:?} is not an RFC 3339 time such as 2026-01-05T00:00:00Z"
-            ))
-        })
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 time such as 2026-01-05T00:00:00Z")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_rfc3339(text).ok_or_else(|| {
+                    E::custom(format!(
+                        "{text:?} is not an RFC 3339 time such as 2026-01-05T00:00:00Z"
+                    ))
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Timestamp, A::Error> {
+                let Some((_, text)) = map.next_entry::<de::IgnoredAny, String>()? else {
+                    return Err(de::Error::custom("empty datetime"));
+                };
+                self.visit_str(&text)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -503,6 +523,23 @@ mod tests {
         };
         // 2026-01-05 is a Monday: the weekly peak.
         assert!((weekly.rhythm(day) - 1.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reads_toml_with_a_native_datetime() {
+        let c: SimConfig = toml::from_str(
+            r#"
+            seed = 7
+            start = 2007-08-20T00:00:00Z
+            duration_secs = 259200
+            campaigns = ["5168/tcp@2d14h+6h,sources=300,pps=5,ramp=taper"]
+            gaps = [[3600, 600]]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.start.to_rfc3339(), "2007-08-20T00:00:00Z");
+        c.validate().unwrap();
+        assert!(toml::from_str::<SimConfig>("durations = 3").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use portwatch_core::Timestamp;
 
 use crate::addr::{V4Sources, V4Space, V6Space};
 use crate::background::{Background, Emitted};
-use crate::config::SimConfig;
+use crate::config::{Resolution, SimConfig};
 use crate::error::SimError;
 use crate::pcap::PcapWriter;
 use crate::rate::{Clock, merged_gaps};
@@ -87,6 +87,7 @@ pub fn simulate_with_progress<W: Write>(
     let start = cfg.start.nanos();
     let duration_ns = cfg.duration_secs as f64 * 1e9;
     let mut writer = PcapWriter::new(out, cfg.resolution);
+    let micro = cfg.resolution == Resolution::Micro;
     let mut truth = TruthBuilder::new(next_source, v4.clone(), campaign_bases);
     let mut next_bg = clock.next(background.rng());
     let mut gap_i = 0;
@@ -124,7 +125,14 @@ pub fn simulate_with_progress<W: Write>(
             let Some(e) = e else { continue };
             (t, e, Origin::Campaign(ci))
         };
-        write(&mut writer, &mut truth, &emitted, origin, start + t)?;
+        // The ground truth keeps the times the file can hold.
+        let abs = start + t;
+        let abs = if micro {
+            abs - abs.rem_euclid(1000)
+        } else {
+            abs
+        };
+        write(&mut writer, &mut truth, &emitted, origin, abs)?;
         last_t = t;
         if truth.packets().is_multiple_of(PROGRESS_EVERY) {
             progress(report(&truth, start, last_t, duration_ns));

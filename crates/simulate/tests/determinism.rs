@@ -67,3 +67,22 @@ fn adding_a_campaign_keeps_the_background() {
         );
     }
 }
+
+#[test]
+fn progress_reports_climb_to_the_end() {
+    let cfg = SimConfig {
+        total_packets: Some(200_000),
+        ..small(5)
+    };
+    let mut seen = Vec::new();
+    let truth = portwatch_simulate::simulate_with_progress(&cfg, std::io::sink(), |p| seen.push(p))
+        .unwrap();
+    assert_eq!(seen.len(), 200_000 / 65_536 + 1);
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].packets <= w[1].packets && w[0].sim_time <= w[1].sim_time)
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last.packets, truth.packets);
+    assert!(last.fraction > 0.99 && last.fraction <= 1.0);
+}
