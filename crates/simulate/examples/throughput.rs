@@ -1,5 +1,6 @@
 //! Measures generation speed: a 5-million-packet day from 200,000 sources
-//! with a few campaigns, written to a file (or discarded).
+//! with two campaigns, written to a file (with its ground truth beside it
+//! as `OUT.truth.json`) or discarded.
 //!
 //! ```text
 //! cargo run --release -p portwatch-simulate --example throughput -- [PACKETS] [SOURCES] [OUT.pcap]
@@ -33,6 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => simulate(&cfg, io::sink())?,
     };
     let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &out {
+        let stem = path.strip_suffix(".pcap").unwrap_or(path);
+        truth.write_ground_truth(format!("{stem}.truth.json"))?;
+    }
     let mut stdout = io::stdout().lock();
     writeln!(
         stdout,

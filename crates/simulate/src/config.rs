@@ -301,6 +301,13 @@ impl SimConfig {
                 ));
             }
         }
+        let dark: u64 = crate::rate::merged_gaps(self)
+            .iter()
+            .map(|(a, b)| (b - a) as u64)
+            .sum();
+        if dark >= self.duration_secs {
+            return Err(SimError::config("gaps", "the gaps cover the whole run"));
+        }
         Ok(())
     }
 

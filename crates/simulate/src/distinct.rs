@@ -140,44 +140,42 @@ impl PortTable {
         }
     }
 
-    /// Every port's slot and its distinct counts, indexed by port.
-    pub(crate) fn finish(mut self) -> Vec<(Slot, [u64; 3])> {
-        let mut counts = vec![[0u64; 3]; self.slots.len()];
+    /// (port, slot, distinct counts) of every port that saw a packet, in
+    /// port order.
+    pub(crate) fn finish(mut self) -> Vec<(usize, Slot, [u64; 3])> {
+        let mut used: Vec<(usize, Slot, [u64; 3])> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.probe_background + s.probe_campaign + s.backscatter > 0)
+            .map(|(k, s)| (k, *s, [0; 3]))
+            .collect();
         for entry in self.cold.drain() {
             let (s, key, member) = (
                 (entry >> 56) as usize,
-                (entry >> 32 & 0xff_ffff) as usize,
+                ((entry >> 32) & 0xff_ffff) as usize,
                 entry as u32,
             );
-            let Some(slot) = self.slots.get(key) else {
+            let Ok(i) = used.binary_search_by_key(&key, |u| u.0) else {
                 continue;
             };
-            match slot.bitmaps[s].checked_sub(1) {
+            match used[i].1.bitmaps[s].checked_sub(1) {
                 Some(b) => {
                     if let Some(bits) = self.bitmaps.get_mut(b as usize) {
                         bits.insert(u64::from(member));
                     }
                 }
-                None => {
-                    if let Some(c) = counts.get_mut(key) {
-                        c[s] += 1;
-                    }
+                None => used[i].2[s] += 1,
+            }
+        }
+        for (_, slot, counts) in &mut used {
+            for (s, b) in slot.bitmaps.iter().enumerate() {
+                if let Some(bits) = b.checked_sub(1).and_then(|b| self.bitmaps.get(b as usize)) {
+                    counts[s] = bits.len();
                 }
             }
         }
-        self.slots
-            .iter()
-            .zip(counts)
-            .map(|(slot, mut c)| {
-                for (s, b) in slot.bitmaps.iter().enumerate() {
-                    if let Some(bits) = b.checked_sub(1).and_then(|b| self.bitmaps.get(b as usize))
-                    {
-                        c[s] = bits.len();
-                    }
-                }
-                (*slot, c)
-            })
-            .collect()
+        used
     }
 }
 
@@ -206,8 +204,14 @@ mod tests {
                     model.entry((k, 2)).or_default().insert(src);
                 }
             }
-            for (k, (slot, counts)) in table.finish().into_iter().enumerate() {
-                prop_assert_eq!(slot.probe_background + slot.probe_campaign, packets[k]);
+            let done = table.finish();
+            prop_assert!(done.windows(2).all(|w| w[0].0 < w[1].0));
+            for (k, &sent) in packets.iter().enumerate() {
+                let (slot, counts) = done
+                    .iter()
+                    .find(|u| u.0 == k)
+                    .map_or((Slot::default(), [0; 3]), |u| (u.1, u.2));
+                prop_assert_eq!(slot.probe_background + slot.probe_campaign, sent);
                 for (s, n) in counts.into_iter().enumerate() {
                     prop_assert_eq!(n, model.get(&(k, s)).map_or(0, |m| m.len() as u64));
                 }

@@ -333,13 +333,13 @@ impl TruthBuilder {
     ) -> GroundTruth {
         let mut ports = self.ports.finish();
         for (k, _) in &self.probe_targets_v6 {
-            if let Some((_, c)) = ports.get_mut(*k as usize) {
-                c[Set::ProbeTargets as usize] += 1;
+            if let Ok(i) = ports.binary_search_by_key(&(*k as usize), |u| u.0) {
+                ports[i].2[Set::ProbeTargets as usize] += 1;
             }
         }
         let mut probes = Vec::new();
         let mut backscatter = Vec::new();
-        for (i, (slot, distinct)) in ports.into_iter().enumerate() {
+        for (i, slot, distinct) in ports {
             let key = key_of(i);
             let probe_packets = slot.probe_background + slot.probe_campaign;
             if probe_packets > 0 {

@@ -157,6 +157,12 @@ fn campaigns_and_gaps_must_fit_the_run() {
         ..SimConfig::default()
     };
     assert_eq!(field_of(&gap), "gaps[0].offset_secs");
+    let dark = SimConfig {
+        duration_secs: 7200,
+        gaps: vec!["0s+1h".parse().unwrap(), "30m+90m".parse().unwrap()],
+        ..SimConfig::default()
+    };
+    assert_eq!(field_of(&dark), "gaps");
 }
 
 #[test]
