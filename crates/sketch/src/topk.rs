@@ -145,8 +145,9 @@ impl TopK {
     fn replace_min(&mut self, f: u64, key: IpAddr, count: u64) {
         let mut victim = 0;
         for (j, s) in self.slots.iter().enumerate().skip(1) {
-            let best = &self.slots[victim].entry;
-            if rank(&s.entry, best).is_gt() {
+            let v = &self.slots[victim];
+            let (c, vc) = (s.entry.count, v.entry.count);
+            if c < vc || (c == vc && addr_order(s, v).is_gt()) {
                 victim = j;
             }
         }
@@ -365,6 +366,17 @@ impl TopK {
             exact,
             slots,
         })
+    }
+}
+
+/// Address order, from the folds alone unless both are IPv6 (IPv4 folds
+/// are the address and sort below every IPv6 fold).
+#[inline]
+fn addr_order(a: &Slot, b: &Slot) -> std::cmp::Ordering {
+    if a.fold >> 63 == 1 && b.fold >> 63 == 1 {
+        a.entry.addr.cmp(&b.entry.addr)
+    } else {
+        a.fold.cmp(&b.fold)
     }
 }
 
