@@ -150,22 +150,29 @@ impl PortTable {
             .filter(|(_, s)| s.probe_background + s.probe_campaign + s.backscatter > 0)
             .map(|(k, s)| (k, *s, [0; 3]))
             .collect();
+        // Where each port sits in `used`, so the cold entries find theirs.
+        let mut position = vec![u32::MAX; self.slots.len()];
+        for (i, u) in used.iter().enumerate() {
+            if let Some(p) = position.get_mut(u.0) {
+                *p = i as u32;
+            }
+        }
         for entry in self.cold.drain() {
             let (s, key, member) = (
                 (entry >> 56) as usize,
                 ((entry >> 32) & 0xff_ffff) as usize,
                 entry as u32,
             );
-            let Ok(i) = used.binary_search_by_key(&key, |u| u.0) else {
+            let Some(u) = position.get(key).and_then(|&i| used.get_mut(i as usize)) else {
                 continue;
             };
-            match used[i].1.bitmaps[s].checked_sub(1) {
+            match u.1.bitmaps[s].checked_sub(1) {
                 Some(b) => {
                     if let Some(bits) = self.bitmaps.get_mut(b as usize) {
                         bits.insert(u64::from(member));
                     }
                 }
-                None => used[i].2[s] += 1,
+                None => u.2[s] += 1,
             }
         }
         for (_, slot, counts) in &mut used {

@@ -238,13 +238,10 @@ impl TruthBuilder {
         }
     }
 
-    pub(crate) fn packets(&self) -> u64 {
-        self.packets
-    }
-
-    pub(crate) fn dropped(&mut self, campaign: usize) {
-        if let Some(c) = self.campaigns.get_mut(campaign) {
-            c.dropped += 1;
+    /// Campaign packets lost in gaps, per campaign.
+    pub(crate) fn set_dropped(&mut self, dropped: &[u64]) {
+        for (c, &d) in self.campaigns.iter_mut().zip(dropped) {
+            c.dropped = d;
         }
     }
 

@@ -179,3 +179,35 @@ fn simulate_refuses_an_invalid_config_before_writing() {
     assert!(matches!(e, SimError::Config { .. }));
     assert!(out.is_empty());
 }
+
+/// A sink that fills up after `room` bytes.
+struct Full {
+    room: usize,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if b.len() > self.room {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.room -= b.len();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_writer_stops_the_run_with_its_error() {
+    let cfg = SimConfig {
+        total_packets: Some(60_000),
+        background_sources: 500,
+        ..SimConfig::default()
+    };
+    let e = simulate(&cfg, Full { room: 2 << 20 }).unwrap_err();
+    assert!(
+        matches!(&e, SimError::Write(io) if io.to_string() == "disk full"),
+        "{e:?}"
+    );
+}
