@@ -201,3 +201,135 @@ proptest! {
         }
     }
 }
+
+fn shared_captures() -> Vec<std::path::PathBuf> {
+    let root = match std::env::var_os("PORTWATCH_SHARED_DATA") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/external")
+        }
+    };
+    let mut out = Vec::new();
+    for folder in [
+        "chrissanders-packets",
+        "esnet-curated-pcaps",
+        "eternalsafety-smb-traces",
+        "pcap-attack",
+        "zeek-traces",
+    ] {
+        for entry in std::fs::read_dir(root.join(folder))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Real captures cut at many places: every record wholly before the cut
+/// comes out unchanged, and the only error is one `Truncated` at the end.
+#[test]
+fn real_captures_cut_anywhere_keep_every_whole_record() {
+    let files = shared_captures();
+    if files.is_empty() {
+        eprintln!("skipped: shared captures not found");
+        return;
+    }
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let all = read_all(&bytes);
+        let header_end = all
+            .first()
+            .map_or(bytes.len(), |(offset, _)| *offset as usize);
+        for k in 1..100 {
+            let cut = header_end + (bytes.len() - header_end) * k / 100 + k % 7;
+            let cut = cut.min(bytes.len());
+            let mut reader = CaptureReader::new(&bytes[..cut]).unwrap();
+            let mut got = Vec::new();
+            let mut errors = Vec::new();
+            while let Some(r) = reader.next_record() {
+                match r {
+                    Ok(r) => got.push((r.offset, r.data.to_vec())),
+                    Err(e) => errors.push(e),
+                }
+            }
+            let whole = all
+                .iter()
+                .take_while(|(offset, _)| (*offset as usize) < cut)
+                .count();
+            let name = path.display();
+            assert!(
+                got.len() == whole || got.len() + 1 == whole,
+                "{name} cut at {cut}: {} records of {whole}, {errors:?}",
+                got.len()
+            );
+            assert_eq!(&got[..], &all[..got.len()], "{name} cut at {cut}");
+            match &errors[..] {
+                [] => assert_eq!(got.len(), whole, "{name} cut at {cut}"),
+                [portwatch_decode::CaptureError::Truncated { .. }] => {}
+                other => panic!("{name} cut at {cut}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Garbage spliced into real captures: every record before and after it
+/// comes back, and the garbage costs exactly one error naming its offset.
+#[test]
+fn garbage_in_real_captures_costs_one_error_and_no_records() {
+    let files = shared_captures();
+    if files.is_empty() {
+        eprintln!("skipped: shared captures not found");
+        return;
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let all = read_all(&bytes);
+        for _ in 0..25 {
+            // Splice at a record boundary, so every record stays whole.
+            let (at, _) = all[(next() as usize) % all.len()];
+            let at = at as usize;
+            let len = 1 + (next() % 600) as usize;
+            let garbage: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut damaged = bytes.clone();
+            damaged.splice(at..at, garbage.iter().copied());
+            let mut reader = CaptureReader::new(&damaged[..]).unwrap();
+            let (mut got, mut errors) = (Vec::new(), Vec::new());
+            while let Some(r) = reader.next_record() {
+                match r {
+                    Ok(r) => got.push(r.data.to_vec()),
+                    Err(e) => errors.push(e),
+                }
+            }
+            let want: Vec<_> = all.iter().map(|(_, d)| d.clone()).collect();
+            let name = path.display();
+            // A splice that happens to look like whole records is read as
+            // such; otherwise the garbage is one error and nothing is lost.
+            if errors.is_empty() {
+                assert!(
+                    got.len() > want.len(),
+                    "{name}: garbage at {at} lost records"
+                );
+                continue;
+            }
+            assert_eq!(errors.len(), 1, "{name}: garbage at {at}: {errors:?}");
+            assert_eq!(errors[0].offset(), at as u64, "{name}: {:?}", errors[0]);
+            assert!(got == want, "{name}: garbage of {len} at {at} lost records");
+        }
+    }
+}

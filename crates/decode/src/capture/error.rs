@@ -90,8 +90,15 @@ pub enum ImplausibleReason {
     /// A pcapng Section Header Block without a valid byte-order magic or with
     /// a major version other than 1.
     BadSectionHeader,
+    /// A pcapng block of a type this reader does not know, followed by
+    /// something that is not a block of a type it knows: most likely a
+    /// misreading of shifted bytes. The reader moves on to the next known block.
+    UnknownBlockType { block_type: u32 },
     /// A pcapng block too short for its own fixed fields or its packet data.
     BlockTooShort { block_type: u32, length: u32 },
+    /// The timestamp is more than a day away from the records before it, and
+    /// the record after it is implausible: garbage that happened to parse.
+    TimeJump,
     /// The record claims more bytes than the stream has left, yet a plausible
     /// record starts inside them: the header was garbage, not a cut file.
     RunsPastEnd { needed: u64, available: u64 },
@@ -120,6 +127,13 @@ impl fmt::Display for ImplausibleReason {
             ImplausibleReason::BlockTooShort { block_type, length } => write!(
                 f,
                 "block of type {block_type:#x} is too short ({length} bytes) for its contents"
+            ),
+            ImplausibleReason::UnknownBlockType { block_type } => write!(
+                f,
+                "block of unknown type {block_type:#x} not followed by a known block"
+            ),
+            ImplausibleReason::TimeJump => f.write_str(
+                "timestamp more than a day from the records before, and no plausible record after",
             ),
             ImplausibleReason::RunsPastEnd { needed, available } => write!(
                 f,

@@ -107,8 +107,6 @@ pub fn sniff(first_bytes: &[u8]) -> Option<CaptureFormat> {
 pub struct CaptureReader<R> {
     buf: Buffer<R>,
     format: Format,
-    /// Timestamp of the last record returned.
-    last_ts: Option<Timestamp>,
     done: bool,
 }
 
@@ -153,7 +151,6 @@ impl<R: Read> CaptureReader<R> {
         Ok(CaptureReader {
             buf,
             format,
-            last_ts: None,
             done: false,
         })
     }
@@ -166,8 +163,8 @@ impl<R: Read> CaptureReader<R> {
             return None;
         }
         let step = match &mut self.format {
-            Format::Pcap(p) => p.next(&mut self.buf, &mut self.last_ts),
-            Format::Pcapng(p) => p.next(&mut self.buf, &mut self.last_ts),
+            Format::Pcap(p) => p.next(&mut self.buf),
+            Format::Pcapng(p) => p.next(&mut self.buf),
         };
         match step {
             None => {

@@ -19,6 +19,9 @@ const MAX_SANE_ORIG_LEN: u32 = 1 << 20;
 /// Resynchronisation accepts a record only this close in time to the last
 /// good one, which makes a false match in random bytes very unlikely.
 const RESYNC_WINDOW_NANOS: i64 = 86_400 * 1_000_000_000;
+/// This many plausible records in a row convince resynchronisation at the
+/// end of a stream; the cap keeps a scan over crafted input linear.
+const CHAIN_ENOUGH: usize = 32;
 
 #[derive(Debug)]
 pub(super) struct Pcap {
@@ -28,6 +31,41 @@ pub(super) struct Pcap {
     /// Limit on captured lengths during resynchronisation.
     snap_limit: u32,
     link_type: LinkType,
+    recent: Recent,
+}
+
+/// Timestamps of the last two records read: the reference resynchronisation
+/// dates candidates against. Two, so that one bogus record cannot move it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Recent {
+    last: Option<Timestamp>,
+    before: Option<Timestamp>,
+}
+
+impl Recent {
+    fn at(ts: Timestamp) -> Recent {
+        Recent {
+            last: Some(ts),
+            before: None,
+        }
+    }
+
+    fn push(&mut self, ts: Timestamp) {
+        self.before = self.last;
+        self.last = Some(ts);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.last.is_none()
+    }
+
+    /// Within a day of either reference, or there is no reference yet.
+    fn near(&self, ts: Timestamp) -> bool {
+        let close = |r: Option<Timestamp>| {
+            r.is_some_and(|r| (ts.nanos() - r.nanos()).abs() <= RESYNC_WINDOW_NANOS)
+        };
+        self.is_empty() || close(self.last) || close(self.before)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +119,7 @@ impl Pcap {
                 snaplen
             },
             link_type,
+            recent: Recent::default(),
         })
     }
 
@@ -140,9 +179,8 @@ impl Pcap {
     }
 
     pub(super) fn next<R: Read>(
-        &self,
+        &mut self,
         buf: &mut Buffer<R>,
-        last_ts: &mut Option<Timestamp>,
     ) -> Option<Result<Located, CaptureError>> {
         let offset = buf.offset();
         let hl = self.header_len();
@@ -153,18 +191,29 @@ impl Pcap {
         }
         let h = self.header(buf.avail());
         if let Some(reason) = Self::implausible(&h) {
-            return Some(self.skip_garbage(buf, offset, reason, *last_ts));
+            return Some(self.skip_garbage(buf, offset, reason));
         }
         let need = hl + h.caplen as usize;
         match buf.fill(need) {
             Ok(true) => {}
-            Ok(false) => return Some(self.runs_past_end(buf, offset, need, *last_ts)),
+            Ok(false) => return Some(self.runs_past_end(buf, offset, need)),
             Err(e) => return Some(Err(io_error(offset)(e))),
         }
         let ts = self.timestamp(&h);
+        if !self.recent.near(ts) {
+            // Captures do pause for days, but then the next record agrees
+            // with this one; garbage that happens to parse does not.
+            match self.successor_agrees(buf, need, ts) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(self.skip_garbage(buf, offset, ImplausibleReason::TimeJump));
+                }
+                Err(e) => return Some(Err(io_error(offset)(e))),
+            }
+        }
         let start = buf.index() + hl;
         buf.consume(need);
-        *last_ts = Some(ts);
+        self.recent.push(ts);
         Some(Ok(Located {
             ts,
             link_type: self.link_type,
@@ -176,14 +225,28 @@ impl Pcap {
         }))
     }
 
+    /// The record after the `len` bytes at the current position is plausible
+    /// and close in time to `ts`, or the stream ends first.
+    fn successor_agrees<R: Read>(
+        &self,
+        buf: &mut Buffer<R>,
+        len: usize,
+        ts: Timestamp,
+    ) -> std::io::Result<bool> {
+        if !buf.fill(len + self.header_len())? {
+            return Ok(true);
+        }
+        let next = self.header(buf.avail().get(len..).unwrap_or(&[]));
+        Ok(self.plausible(&next, &Recent::at(ts)))
+    }
+
     fn skip_garbage<R: Read>(
         &self,
         buf: &mut Buffer<R>,
         offset: u64,
         reason: ImplausibleReason,
-        last_ts: Option<Timestamp>,
     ) -> Result<Located, CaptureError> {
-        self.resync(buf, last_ts).map_err(io_error(offset))?;
+        self.resync(buf, false).map_err(io_error(offset))?;
         Err(CaptureError::Implausible {
             offset,
             reason,
@@ -192,22 +255,22 @@ impl Pcap {
     }
 
     /// A record that claims more bytes than are left is a cut file, unless a
-    /// plausible record starts inside those bytes: then its header was garbage.
+    /// chain of plausible records fills those bytes: then its header was garbage.
     fn runs_past_end<R: Read>(
         &self,
         buf: &mut Buffer<R>,
         offset: u64,
         needed: usize,
-        last_ts: Option<Timestamp>,
     ) -> Result<Located, CaptureError> {
         let (needed, available) = (needed as u64, buf.len() as u64);
-        if self.resync(buf, last_ts).map_err(io_error(offset))? {
+        if self.resync(buf, true).map_err(io_error(offset))? {
             Err(CaptureError::Implausible {
                 offset,
                 reason: ImplausibleReason::RunsPastEnd { needed, available },
                 skipped: buf.offset() - offset,
             })
         } else {
+            buf.consume(buf.len());
             Err(CaptureError::Truncated {
                 offset,
                 needed,
@@ -218,12 +281,8 @@ impl Pcap {
 
     /// Moves forward byte by byte from just after the current position to the
     /// next plausible record. `false`: none before the end of the stream (then
-    /// everything is consumed).
-    fn resync<R: Read>(
-        &self,
-        buf: &mut Buffer<R>,
-        last_ts: Option<Timestamp>,
-    ) -> std::io::Result<bool> {
+    /// everything is consumed). For `strict`, see [`Pcap::candidate`].
+    fn resync<R: Read>(&self, buf: &mut Buffer<R>, strict: bool) -> std::io::Result<bool> {
         let hl = self.header_len();
         buf.consume(1);
         loop {
@@ -231,23 +290,26 @@ impl Pcap {
                 buf.consume(buf.len());
                 return Ok(false);
             }
-            if self.candidate(buf, last_ts)? {
+            if self.candidate(buf, strict)? {
                 return Ok(true);
             }
             buf.consume(1);
         }
     }
 
-    /// A record here is plausible, and so is the one after it (or the stream
-    /// ends within a header's length of its end).
-    fn candidate<R: Read>(
-        &self,
-        buf: &mut Buffer<R>,
-        last_ts: Option<Timestamp>,
-    ) -> std::io::Result<bool> {
+    /// A record here is plausible, and so is the one after it. Where the
+    /// stream ends within a header's length of the record's end, the record's
+    /// closeness in time to the last good one has to do, so that needs a last
+    /// good one. `strict` (used only once the whole rest of the stream is
+    /// buffered) demands instead that plausible records, each close in time
+    /// to the one before, run from here to the end.
+    fn candidate<R: Read>(&self, buf: &mut Buffer<R>, strict: bool) -> std::io::Result<bool> {
+        if strict {
+            return Ok(self.chain_to_end(buf.avail()));
+        }
         let hl = self.header_len();
         let h = self.header(buf.avail());
-        if !self.plausible(&h, last_ts) {
+        if !self.plausible(&h, &self.recent) {
             return Ok(false);
         }
         let record = hl + h.caplen as usize;
@@ -256,21 +318,43 @@ impl Pcap {
             return Ok(false);
         }
         if !whole {
-            return Ok(true);
+            return Ok(!self.recent.is_empty());
         }
         let next = self.header(buf.avail().get(record..).unwrap_or(&[]));
-        Ok(self.plausible(&next, Some(self.timestamp(&h))))
+        Ok(self.plausible(&next, &Recent::at(self.timestamp(&h))))
     }
 
-    fn plausible(&self, h: &RecordHeader, near: Option<Timestamp>) -> bool {
+    /// Plausible records from the start of `rest` to its end (the last one
+    /// may be cut short), or at least [`CHAIN_ENOUGH`] of them. Without a
+    /// good record before to date the first, it takes three whole ones.
+    fn chain_to_end(&self, mut rest: &[u8]) -> bool {
+        let hl = self.header_len();
+        let needed = if self.recent.is_empty() { 3 } else { 1 };
+        let mut recent = self.recent;
+        for whole in 0..CHAIN_ENOUGH {
+            if rest.len() < hl {
+                return whole >= needed;
+            }
+            let h = self.header(rest);
+            if !self.plausible(&h, &recent) {
+                return false;
+            }
+            let Some(after) = rest.get(hl + h.caplen as usize..) else {
+                return whole >= needed;
+            };
+            recent = Recent::at(self.timestamp(&h));
+            rest = after;
+        }
+        true
+    }
+
+    fn plausible(&self, h: &RecordHeader, recent: &Recent) -> bool {
         let frac_limit = if self.nanos { 1_000_000_000 } else { 1_000_000 };
-        let close_in_time = near
-            .is_none_or(|t| (self.timestamp(h).nanos() - t.nanos()).abs() <= RESYNC_WINDOW_NANOS);
         h.caplen <= self.snap_limit
             && h.caplen <= h.orig_len
             && h.orig_len > 0
             && h.orig_len <= MAX_SANE_ORIG_LEN
             && h.ts_frac < frac_limit
-            && close_in_time
+            && recent.near(self.timestamp(h))
     }
 }

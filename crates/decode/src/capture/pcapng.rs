@@ -48,6 +48,8 @@ pub(super) struct Pcapng {
     big_endian: bool,
     /// Interfaces of the current section, by index.
     interfaces: Vec<Interface>,
+    /// Timestamp of the last record, for Simple Packet Blocks.
+    last_ts: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,13 +140,13 @@ impl Pcapng {
         Ok(Pcapng {
             big_endian,
             interfaces: Vec::new(),
+            last_ts: None,
         })
     }
 
     pub(super) fn next<R: Read>(
         &mut self,
         buf: &mut Buffer<R>,
-        last_ts: &mut Option<Timestamp>,
     ) -> Option<Result<Located, CaptureError>> {
         loop {
             let offset = buf.offset();
@@ -171,12 +173,25 @@ impl Pcapng {
                 };
                 return Some(self.skip_garbage(buf, offset, reason));
             }
-            let outcome = self.block(buf, block_type, len, offset, *last_ts);
+            if !KNOWN.contains(&block_type) {
+                // Unknown types are skipped by their length, so their framing
+                // must convince: with a byte of garbage before blocks of equal
+                // size, a shifted "length" can land on a shifted trailer.
+                match self.known_block_follows(buf, len) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let reason = ImplausibleReason::UnknownBlockType { block_type };
+                        return Some(self.skip_garbage(buf, offset, reason));
+                    }
+                    Err(e) => return Some(Err(io_error(offset)(e))),
+                }
+            }
+            let outcome = self.block(buf, block_type, len, offset);
             buf.consume(len as usize);
             match outcome {
                 Block::Skip => {}
                 Block::Record(r) => {
-                    *last_ts = Some(r.ts);
+                    self.last_ts = Some(r.ts);
                     return Some(Ok(r));
                 }
                 Block::Bad(reason) => {
@@ -219,15 +234,18 @@ impl Pcapng {
         Ok((block_type, len))
     }
 
+    /// A block of a known type starts `len` bytes on, or the stream ends first.
+    fn known_block_follows<R: Read>(&self, buf: &mut Buffer<R>, len: u32) -> std::io::Result<bool> {
+        let len = len as usize;
+        if !buf.fill(len + 12)? {
+            return Ok(true);
+        }
+        let next = buf.avail().get(len..).unwrap_or(&[]);
+        Ok(self.head(next).is_ok_and(|(t, _)| KNOWN.contains(&t)))
+    }
+
     /// Interprets a whole, well-framed block at the current position.
-    fn block<R>(
-        &mut self,
-        buf: &Buffer<R>,
-        block_type: u32,
-        len: u32,
-        offset: u64,
-        last_ts: Option<Timestamp>,
-    ) -> Block {
+    fn block<R>(&mut self, buf: &Buffer<R>, block_type: u32, len: u32, offset: u64) -> Block {
         let block = buf.avail().get(..len as usize).unwrap_or(&[]);
         let body = block.get(8..block.len().saturating_sub(4)).unwrap_or(&[]);
         let be = self.big_endian;
@@ -305,7 +323,7 @@ impl Pcapng {
                     return bad;
                 }
                 Block::Record(Located {
-                    ts: last_ts.unwrap_or(Timestamp::from_nanos(0)),
+                    ts: self.last_ts.unwrap_or(Timestamp::from_nanos(0)),
                     link_type: iface.link_type,
                     start: buf.index() + 12,
                     caplen: caplen as usize,
