@@ -9,6 +9,14 @@
 //! [`GroundTruth`] with exact counts of what it wrote (per class, per
 //! port, per campaign), for holding decoders and detectors to account.
 //!
+//! Runs stream: packets are generated in time order and written as they
+//! come (on a second thread), so a capture of any length needs little
+//! memory; ground truth grows only with distinct (port, address) pairs.
+//! [`Campaign`] and [`Gap`] parse from compact strings for command lines
+//! (`5168/tcp@36h+6h,sources=300,pps=50,tool=masscan,ramp=taper`,
+//! `36h+20m`); [`SimConfig`] reads from JSON or TOML and names the bad
+//! field when [`SimConfig::validate`] refuses it.
+//!
 //! ```
 //! use portwatch_simulate::{simulate, SimConfig};
 //! use portwatch_core::PortKey;

@@ -40,7 +40,7 @@ pub(crate) struct CampaignRun {
     pub(crate) spec: Campaign,
     rng: Rng,
     key: u64,
-    /// The window, ns from the start of the run.
+    /// Where the window starts, ns from the start of the run.
     start_ns: i64,
     v4: V4Space,
     vlan: f64,
