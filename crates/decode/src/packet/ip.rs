@@ -32,6 +32,7 @@ const DEST_OPTS: u8 = 60;
 
 /// `version` is what the link layer announced (`None`: trust the nibble).
 /// `cut`: the capture may hold fewer bytes than the packet had.
+#[inline]
 pub(super) fn decode(b: &[u8], version: Option<u8>, cut: bool) -> Result<IpPacket<'_>, DropReason> {
     let nibble = b.first().ok_or(short(cut, DropReason::MalformedIp))? >> 4;
     if version.is_some_and(|v| v != nibble) {
@@ -44,6 +45,7 @@ pub(super) fn decode(b: &[u8], version: Option<u8>, cut: bool) -> Result<IpPacke
     }
 }
 
+#[inline]
 fn ipv4(b: &[u8], cut: bool) -> Result<IpPacket<'_>, DropReason> {
     let h = b
         .first_chunk::<20>()

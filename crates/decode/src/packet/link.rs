@@ -32,6 +32,7 @@ const AF_INET: u8 = 2;
 const AF_INET6_LINUX: u8 = 10;
 const NFULA_PAYLOAD: u16 = 9;
 
+#[inline]
 pub(super) fn network(link: LinkType, data: &[u8], cut: bool) -> Result<Network<'_>, DropReason> {
     let ip = |bytes, version| {
         Ok(Network::Ip {
@@ -85,6 +86,7 @@ pub(super) fn network(link: LinkType, data: &[u8], cut: bool) -> Result<Network<
     }
 }
 
+#[inline]
 fn ethernet(data: &[u8], cut: bool) -> Result<Network<'_>, DropReason> {
     let h = data
         .first_chunk::<14>()
@@ -113,6 +115,7 @@ fn cooked(arphrd: u16, protocol: u16, rest: &[u8], cut: bool) -> Result<Network<
 }
 
 /// Follows VLAN tags (any depth), PPPoE and MPLS to the IP packet.
+#[inline]
 fn by_ethertype(mut ethertype: u16, mut rest: &[u8], cut: bool) -> Result<Network<'_>, DropReason> {
     let ip = |bytes, version| {
         Ok(Network::Ip {

@@ -30,6 +30,7 @@ const ICMP_HEADER: usize = 8;
 
 /// `b` runs from the transport header to the end of the IP packet or of the
 /// capture, whichever comes first; `cut` says the capture came first.
+#[inline]
 pub(super) fn decode(proto: Proto, b: &[u8], cut: bool) -> Result<Transport<'_>, DropReason> {
     let too_short = short(cut, DropReason::MalformedTransport);
     match proto {
