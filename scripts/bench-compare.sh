@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Compares portwatch with the field's tools on the same simulated darknet
+# capture and prints ratios measured in one run (the machine is shared and
+# noisy: absolute rates move, ratios measured back to back move less).
+#
+#   scripts/bench-compare.sh [PACKETS] [SOURCES]     (default 5000000 200000)
+#
+# Measures, on the same file:
+#   tcpdump -nr FILE -w /dev/null        libpcap's bare read loop
+#   nfpcapd -r FILE -w DIR               pcap -> NetFlow records (nfdump)
+#   tshark -q -z io,stat,60 -r CUT       on a 500k-packet cut (tshark holds ~1.4 KB/packet)
+#   portwatch analyze --no-store         decode + classify + aggregate (1 worker, then all cores)
+#   portwatch analyze --db FILE          the same plus merging into SQLite on disk
+# Each line: wall seconds, packets/s, peak RSS (from /usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKETS=${1:-5000000}
+SOURCES=${2:-200000}
+OUT=${BENCH_OUT:-bench-out}
+mkdir -p "$OUT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build --release -q -p portwatch-cli
+PW="$CARGO_TARGET_DIR/release/portwatch"
+CAP="$OUT/bench-${PACKETS}.pcap"
+if [ ! -f "$CAP" ]; then
+  echo "simulating $PACKETS packets from $SOURCES sources into $CAP ..."
+  "$PW" simulate --out "$CAP" --hours 48 --packets "$PACKETS" --sources "$SOURCES" --seed 5 2>/dev/null
+fi
+N=$(capinfos -c -M "$CAP" 2>/dev/null | awk -F': *' '/Number of packets/ {print $2}')
+N=${N:-$PACKETS}
+
+declare -A SECS RSS
+run() { # name, command...
+  local name=$1; shift
+  local t
+  t=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  SECS[$name]=${t% *}; RSS[$name]=${t#* }
+  awk -v n="$N" -v s="${SECS[$name]}" -v r="${RSS[$name]}" -v name="$name" \
+    'BEGIN { printf "%-28s %8.2f s %12.0f packets/s %8.0f MiB\n", name, s, (s > 0 ? n / s : 0), r / 1024 }'
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { print (s > 0 ? n / s : 0) }'; }
+
+echo "capture: $CAP ($N packets)"
+run "tcpdump -w /dev/null" tcpdump -nr "$CAP" -w /dev/null
+run "portwatch 1 worker" "$PW" analyze "$CAP" --no-store --workers 1 --format json
+run "portwatch all cores" "$PW" analyze "$CAP" --no-store --format json
+rm -f "$OUT/bench.db"*
+run "portwatch --db (SQLite)" "$PW" analyze "$CAP" --db "$OUT/bench.db" --format json
+if command -v nfpcapd >/dev/null; then
+  rm -rf "$OUT/flows"; mkdir -p "$OUT/flows"
+  run "nfpcapd" nfpcapd -r "$CAP" -w "$OUT/flows"
+fi
+if command -v tshark >/dev/null; then
+  CUT="$OUT/cut-500k.pcap"
+  [ -f "$CUT" ] || editcap -r "$CAP" "$CUT" 1-500000
+  NCUT=500000
+  t=$( { /usr/bin/time -f '%e %M' tshark -q -z io,stat,60 -r "$CUT" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  SECS[tshark]=${t% *}; RSS[tshark]=${t#* }
+  awk -v n="$NCUT" -v s="${SECS[tshark]}" -v r="${RSS[tshark]}" \
+    'BEGIN { printf "%-28s %8.2f s %12.0f packets/s %8.0f MiB (500k cut)\n", "tshark io,stat,60", s, n / s, r / 1024 }'
+fi
+
+echo
+tcp=$(rate "$N" "${SECS[tcpdump -w /dev/null]}")
+one=$(rate "$N" "${SECS[portwatch 1 worker]}")
+all=$(rate "$N" "${SECS[portwatch all cores]}")
+awk -v t="$tcp" -v o="$one" -v a="$all" 'BEGIN {
+  printf "portwatch 1 worker / tcpdump read loop: %.2f (target >= 0.5)\n", o / t
+  printf "portwatch all cores / tcpdump read loop: %.2f (target >= 1.0)\n", a / t }'
+if [ -n "${SECS[nfpcapd]:-}" ]; then
+  nf=$(rate "$N" "${SECS[nfpcapd]}")
+  awk -v n="$nf" -v a="$all" 'BEGIN { printf "portwatch all cores / nfpcapd: %.1f (target >= 15)\n", a / n }'
+fi
+if [ -n "${SECS[tshark]:-}" ]; then
+  ts=$(rate 500000 "${SECS[tshark]}")
+  awk -v s="$ts" -v a="$all" 'BEGIN { printf "portwatch all cores / tshark: %.0f\n", a / s }'
+fi
+echo "peak RSS portwatch all cores: ${RSS[portwatch all cores]} KiB (target < 524288)"
