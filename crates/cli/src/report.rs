@@ -254,7 +254,9 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                 ("TARGETS", Align::Right),
                 ("BYTES", Align::Right),
                 ("TOP SOURCE", Align::Left),
+                ("SOURCES (bar)", Align::Left),
             ]);
+            let max_sources = points.iter().map(|p| p.sources).max().unwrap_or(0);
             let mut prev: Option<Timestamp> = None;
             for p in &points {
                 if let Some(prev) = prev {
@@ -273,6 +275,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                     p.top_sources
                         .first()
                         .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+                    bar(p.sources, max_sources, 30),
                 ]);
             }
             if t.is_empty() {
@@ -443,5 +446,34 @@ async fn summary(a: CommonReportArgs) -> anyhow::Result<()> {
             s.push_str(&t.render());
             write_text(&s)
         }
+    }
+}
+
+/// A bar of up to `width` cells for `value` against `max`, in eighths of a
+/// cell, so a spike stands out in a terminal.
+fn bar(value: u64, max: u64, width: u64) -> String {
+    const PARTS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+    if max == 0 || value == 0 {
+        return String::new();
+    }
+    let eighths = (value * width * 8).div_ceil(max);
+    let mut s = "█".repeat((eighths / 8) as usize);
+    if eighths % 8 != 0 {
+        s.push(PARTS[(eighths % 8 - 1) as usize]);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_maximum() {
+        assert_eq!(bar(0, 10, 4), "");
+        assert_eq!(bar(10, 10, 4), "████");
+        assert_eq!(bar(5, 10, 4), "██");
+        assert_eq!(bar(1, 64, 4), "▏");
+        assert_eq!(bar(3, 8, 1), "▍");
     }
 }
