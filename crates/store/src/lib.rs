@@ -1,0 +1,98 @@
+//! Where portwatch keeps its aggregates, and the report queries over them.
+//!
+//! A [`Store`] merges [`Batch`]es of per-minute port buckets and per-day
+//! source statistics exactly once each (rule 3 of the design: a batch id seen
+//! before is ignored), keeps every series at 1-minute, 5-minute, hour and day
+//! width (roll-ups maintained at merge time, late minutes merged into the
+//! buckets they belong to, rule 1), and answers the questions reports ask:
+//! the top ports of a time range, one port's series, the most active sources,
+//! and what the store holds overall. Distinct counts over a range come from
+//! merged sketches, never from sums of per-bucket counts.
+//!
+//! [`SqliteStore`] keeps everything in one SQLite file (or in memory) for
+//! embedded use; a PostgreSQL implementation of the same trait is planned for
+//! the distributed deployment. [`open_store`] picks one from a path or URL.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use portwatch_store::{Store, SqliteStore};
+//! let store = SqliteStore::in_memory().await?;
+//! assert_eq!(store.totals().await?.batches, 0);
+//! # Ok::<(), portwatch_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+mod error;
+mod plan;
+mod query;
+mod range;
+mod reduce;
+mod sqlite;
+
+use async_trait::async_trait;
+use portwatch_aggregate::Batch;
+
+pub use error::StoreError;
+pub use query::{
+    MergeOutcome, Order, PortTotals, SeriesPoint, SeriesQuery, SourceOrder, SourceTotals,
+    SourcesQuery, StoreTotals, StreamTotals, TimeRange, TopPortsQuery,
+};
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+
+/// Persistent, mergeable storage of aggregates.
+///
+/// Implementations must make [`Store::merge_batch`] atomic and idempotent per
+/// batch id; everything else reads.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Merges a batch exactly once (rule 3): a batch id already merged is
+    /// ignored and reported as such. Atomic: all of the batch or nothing.
+    async fn merge_batch(&self, batch: &Batch) -> Result<MergeOutcome, StoreError>;
+
+    /// Records a human label for a stream (e.g. the input file and its
+    /// format), shown with the stream's totals.
+    async fn describe_stream(&self, stream: &str, label: &str) -> Result<(), StoreError>;
+
+    /// The busiest ports of a class over a range, best first.
+    async fn top_ports(&self, q: &TopPortsQuery) -> Result<Vec<PortTotals>, StoreError>;
+
+    /// One port's buckets of one width, oldest first; empty buckets are absent.
+    async fn series(&self, q: &SeriesQuery) -> Result<Vec<SeriesPoint>, StoreError>;
+
+    /// The most active sources over a range, best first.
+    async fn sources(&self, q: &SourcesQuery) -> Result<Vec<SourceTotals>, StoreError>;
+
+    /// Record counts over all streams, per stream, and the time span covered.
+    async fn totals(&self) -> Result<StoreTotals, StoreError>;
+}
+
+/// Opens the store a user named: a file path or `sqlite:` URL opens (or
+/// creates) a SQLite store; `postgres://` is refused until the distributed
+/// store exists.
+pub async fn open_store(url_or_path: &str) -> Result<Box<dyn Store>, StoreError> {
+    let lower = url_or_path.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return Err(StoreError::Unsupported {
+            url: url_or_path.to_string(),
+            reason: "PostgreSQL support arrives with the distributed store; use a SQLite file for now",
+        });
+    }
+    if lower == "sqlite::memory:" || lower == ":memory:" {
+        return Ok(Box::new(SqliteStore::in_memory().await?));
+    }
+    let path = match url_or_path.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("sqlite:") => {
+            let rest = &url_or_path[7..];
+            // `sqlite:///abs/path` and `sqlite://rel` name paths too.
+            rest.strip_prefix("//").unwrap_or(rest)
+        }
+        _ => url_or_path,
+    };
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::Unsupported {
+            url: url_or_path.to_string(),
+            reason: "not a SQLite path or sqlite: URL",
+        });
+    }
+    Ok(Box::new(SqliteStore::open(path).await?))
+}

@@ -1,0 +1,97 @@
+//! How a batch's minutes become rows of every width, independent of the
+//! database.
+//!
+//! A batch is merged one UTC hour of minutes at a time (so memory stays
+//! bounded by an hour of data however large the batch), and each hour's
+//! minutes are rolled up into 5-minute and hour buckets; day buckets are
+//! rolled up from the minutes of a whole UTC day. Every bucket carries how
+//! many of its minutes the batch brought *newly* into the store, so that the
+//! stored count of active minutes stays right when late data (rule 1) lands
+//! in a minute that already exists.
+
+use std::collections::HashMap;
+
+use portwatch_aggregate::{Batch, PortBucket, SeriesKey, rollup};
+use portwatch_core::{BucketWidth, Timestamp};
+
+/// One row about to be written: the batch's bucket, later merged with what
+/// the store held under the same key.
+#[derive(Debug, Clone)]
+pub(crate) struct Staged {
+    pub key: SeriesKey,
+    pub bucket: PortBucket,
+    /// Minutes in this bucket that held nothing before this batch. For a
+    /// minute row it starts at 1 and drops to 0 when the minute exists.
+    pub new_minutes: u64,
+    /// Active minutes in the store before this batch.
+    pub old_active: u64,
+}
+
+impl Staged {
+    /// Merges what the store held under this key.
+    pub(crate) fn absorb(&mut self, width: BucketWidth, mut old: PortBucket, old_active: u64) {
+        old.merge(&self.bucket);
+        self.bucket = old;
+        self.old_active = old_active;
+        if width == BucketWidth::Minute {
+            self.new_minutes = 0;
+        }
+    }
+
+    pub(crate) fn active(&self) -> u64 {
+        self.old_active.saturating_add(self.new_minutes)
+    }
+}
+
+/// A batch's minute buckets ordered by time (then class and port).
+pub(crate) fn by_time(batch: &Batch) -> Vec<&(SeriesKey, PortBucket)> {
+    let mut v: Vec<_> = batch.minutes.iter().collect();
+    v.sort_unstable_by_key(|(k, _)| (k.start, k.class, k.port));
+    v
+}
+
+/// Splits time-ordered minutes into runs that share a bucket of `width`.
+pub(crate) fn runs<'a, 'b>(
+    minutes: &'b [&'a (SeriesKey, PortBucket)],
+    width: BucketWidth,
+) -> impl Iterator<Item = &'b [&'a (SeriesKey, PortBucket)]> {
+    let slot = move |k: &SeriesKey| Timestamp::from_secs(k.start).bucket_start(width);
+    minutes.chunk_by(move |a, b| slot(&a.0) == slot(&b.0))
+}
+
+/// Rolls `minutes` up to `width` and stages the rows, each with its count of
+/// new minutes from `new` (for minute rows: 1, until the store says otherwise).
+pub(crate) fn stage(
+    minutes: &[&(SeriesKey, PortBucket)],
+    width: BucketWidth,
+    new: &HashMap<SeriesKey, u64>,
+) -> Vec<Staged> {
+    rollup(minutes.iter().map(|e| (&e.0, &e.1)), width)
+        .into_iter()
+        .map(|(key, bucket)| Staged {
+            new_minutes: if width == BucketWidth::Minute {
+                1
+            } else {
+                new.get(&key).copied().unwrap_or(0)
+            },
+            key,
+            bucket,
+            old_active: 0,
+        })
+        .collect()
+}
+
+/// Counts, per bucket of `width`, the minute rows that were new.
+pub(crate) fn count_new(
+    minutes: &[Staged],
+    width: BucketWidth,
+    into: &mut HashMap<SeriesKey, u64>,
+) {
+    for s in minutes.iter().filter(|s| s.new_minutes > 0) {
+        let key = SeriesKey {
+            start: Timestamp::from_secs(s.key.start).bucket_start(width),
+            ..s.key
+        };
+        *into.entry(key).or_default() += 1;
+    }
+}

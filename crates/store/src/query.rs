@@ -1,0 +1,209 @@
+//! What callers ask a store, and what it answers.
+
+use std::net::IpAddr;
+
+use portwatch_aggregate::{ClassCounts, SeriesClass};
+use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
+use portwatch_sketch::{PortSet, TopEntry};
+use serde::{Serialize, Serializer};
+
+use crate::StoreError;
+
+/// What merging a batch did (rule 3: at-least-once in, exactly-once totals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeOutcome {
+    /// The batch is now part of the totals.
+    Merged,
+    /// A batch with this id was merged before; nothing changed.
+    AlreadyMerged,
+}
+
+/// A half-open span of event time, `[from, to)`. A missing bound is open.
+/// Both bounds must be whole UTC minutes: the store keeps nothing finer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// The earliest and latest second a store can hold (day-aligned, beyond the
+/// reach of an `i64` nanosecond [`Timestamp`]), standing in for open bounds.
+pub(crate) const MIN_SECS: i64 = -86_400 * 200_000;
+pub(crate) const MAX_SECS: i64 = 86_400 * 200_000;
+
+impl TimeRange {
+    /// Everything the store holds.
+    pub const ALL: TimeRange = TimeRange {
+        from: None,
+        to: None,
+    };
+
+    pub fn new(from: Timestamp, to: Timestamp) -> Self {
+        TimeRange {
+            from: Some(from),
+            to: Some(to),
+        }
+    }
+
+    /// The range as Unix seconds, open bounds replaced by day-aligned
+    /// extremes; checks that bounds are whole minutes and `from <= to`.
+    pub(crate) fn secs(&self) -> Result<(i64, i64), StoreError> {
+        let bound = |t: Option<Timestamp>, open: i64, name: &str| match t {
+            None => Ok(open),
+            Some(t) if t.nanos().rem_euclid(60_000_000_000) == 0 => Ok(t.secs()),
+            Some(t) => Err(StoreError::InvalidQuery(format!(
+                "range {name} {} is not a whole UTC minute",
+                t.nanos()
+            ))),
+        };
+        let from = bound(self.from, MIN_SECS, "start")?;
+        let to = bound(self.to, MAX_SECS, "end")?;
+        if from > to {
+            return Err(StoreError::InvalidQuery(format!(
+                "range starts ({}) after it ends ({})",
+                Timestamp::from_secs(from),
+                Timestamp::from_secs(to)
+            )));
+        }
+        Ok((from, to))
+    }
+}
+
+/// How to rank ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// By distinct sources, then packets (rule 6: sources are harder to fake).
+    #[default]
+    Sources,
+    /// By packets, then distinct sources.
+    Packets,
+}
+
+/// The busiest ports of one series class over a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopPortsQuery {
+    pub class: SeriesClass,
+    pub range: TimeRange,
+    pub limit: usize,
+    pub order: Order,
+    /// Only this protocol's ports.
+    pub proto: Option<Proto>,
+}
+
+/// One port's totals over a range. Distinct counts are over the whole range
+/// (sketches merged), not sums of per-bucket counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortTotals {
+    pub port: PortKey,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Distinct sources (exact while `sources_exact`, else an estimate).
+    pub sources: u64,
+    /// Distinct targets (estimate).
+    pub targets: u64,
+    pub sources_exact: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Heaviest sources, largest first.
+    pub top_sources: Vec<TopEntry>,
+    /// Minutes in the range in which the port saw anything.
+    pub active_minutes: u64,
+}
+
+/// One port's series at one bucket width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesQuery {
+    pub class: SeriesClass,
+    pub port: PortKey,
+    pub width: BucketWidth,
+    /// Selects the buckets of `width` that overlap it (so the first and last
+    /// may reach outside it).
+    pub range: TimeRange,
+}
+
+/// One bucket of a series. Buckets without data are not reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    pub start: Timestamp,
+    pub packets: u64,
+    pub bytes: u64,
+    pub sources: u64,
+    pub targets: u64,
+    pub top_sources: Vec<TopEntry>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Minutes of the bucket that saw anything (1 for a minute bucket).
+    pub active_minutes: u64,
+}
+
+/// How to rank sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceOrder {
+    /// By scan probes sent.
+    #[default]
+    Probes,
+    /// By all packets (probes, backscatter and other).
+    Packets,
+    /// By distinct ports probed.
+    Ports,
+    /// By distinct targets probed.
+    Targets,
+}
+
+/// The most active sources over a time range. Sources are kept per UTC day,
+/// so the range selects the days it overlaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcesQuery {
+    pub range: TimeRange,
+    pub limit: usize,
+    /// Only sources that probed this port.
+    pub port: Option<PortKey>,
+    pub order: SourceOrder,
+}
+
+/// One source's activity merged over the days of a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceTotals {
+    pub addr: IpAddr,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub probes: u64,
+    pub backscatter: u64,
+    pub other: u64,
+    pub bytes: u64,
+    /// The (protocol, port) pairs probed; serialized as a list.
+    #[serde(serialize_with = "port_list")]
+    pub ports: PortSet,
+    pub port_count: u64,
+    /// Distinct targets probed (estimate).
+    pub targets: u64,
+}
+
+fn port_list<S: Serializer>(ports: &PortSet, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ports.iter())
+}
+
+/// Everything a store holds, summed over its streams.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct StoreTotals {
+    /// Records by class over all streams; its first/last seen are the span
+    /// of event time the store covers.
+    pub counts: ClassCounts,
+    pub streams: u64,
+    pub batches: u64,
+    /// Per stream, ordered by stream name.
+    pub per_stream: Vec<StreamTotals>,
+}
+
+/// One stream's share of the totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamTotals {
+    pub stream: String,
+    /// What [`crate::Store::describe_stream`] recorded, if anything.
+    pub label: Option<String>,
+    pub batches: u64,
+    pub counts: ClassCounts,
+}

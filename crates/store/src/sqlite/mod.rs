@@ -1,0 +1,150 @@
+//! The SQLite store: one file (or memory), WAL mode, for embedded use.
+
+mod codec;
+mod read;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use portwatch_aggregate::Batch;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, SqlitePool as Pool};
+use tokio::sync::Mutex;
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::{
+    MergeOutcome, PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, Store,
+    StoreError, StoreTotals, TopPortsQuery,
+};
+
+/// SQLite's result code for "file is not a database".
+const SQLITE_NOTADB: i32 = 26;
+
+/// Page cache per connection (negative: KiB). Merging touches the series
+/// table and its port index all over; a roomy cache keeps that in memory.
+const CACHE_KIB: &str = "-131072";
+
+/// A store in one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: Pool,
+    /// For an in-memory database: a connection held open for the store's
+    /// lifetime, because the database disappears with its last connection.
+    _keepalive: Option<Arc<Mutex<SqliteConnection>>>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it (and its schema) if missing.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", CACHE_KIB)
+            // Statement journals (each multi-row upsert inside a merge keeps
+            // one) and sorts stay in memory instead of temporary files.
+            .pragma("temp_store", "MEMORY")
+            // A large merge grows the write-ahead log to the size of what it
+            // wrote; give the space back once it is checkpointed.
+            .pragma("journal_size_limit", "67108864");
+        // Several connections so that reports can read while a merge writes
+        // (WAL readers never block the writer).
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(path, e))?;
+        schema::migrate(&pool, path).await?;
+        tracing::debug!(path = %path.display(), "store opened");
+        Ok(SqliteStore {
+            pool,
+            _keepalive: None,
+        })
+    }
+
+    /// A fresh database in memory, gone when the store is dropped.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let path = Path::new(":memory:");
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| open_error(path, e))?
+            .pragma("cache_size", CACHE_KIB)
+            .pragma("temp_store", "MEMORY");
+        let keepalive = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| open_error(path, e))?;
+        // One connection: a shared-cache database locks whole tables, so a
+        // second connection would only wait.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(path, e))?;
+        schema::migrate(&pool, path).await?;
+        Ok(SqliteStore {
+            pool,
+            _keepalive: Some(Arc::new(Mutex::new(keepalive))),
+        })
+    }
+
+    /// Closes every connection; pending writes are already committed.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Turns a failure to open `path` into the clearest error there is for it.
+pub(crate) fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
+    let code = match &source {
+        sqlx::Error::Database(e) => e.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    let path: PathBuf = path.to_path_buf();
+    if code.map(|c| c & 0xff) == Some(SQLITE_NOTADB) {
+        StoreError::NotADatabase { path }
+    } else {
+        StoreError::Open { path, source }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn merge_batch(&self, batch: &Batch) -> Result<MergeOutcome, StoreError> {
+        write::merge_batch(self.pool(), batch).await
+    }
+
+    async fn describe_stream(&self, stream: &str, label: &str) -> Result<(), StoreError> {
+        write::describe_stream(self.pool(), stream, label).await
+    }
+
+    async fn top_ports(&self, q: &TopPortsQuery) -> Result<Vec<PortTotals>, StoreError> {
+        read::top_ports(self.pool(), q).await
+    }
+
+    async fn series(&self, q: &SeriesQuery) -> Result<Vec<SeriesPoint>, StoreError> {
+        read::series(self.pool(), q).await
+    }
+
+    async fn sources(&self, q: &SourcesQuery) -> Result<Vec<SourceTotals>, StoreError> {
+        read::sources(self.pool(), q).await
+    }
+
+    async fn totals(&self) -> Result<StoreTotals, StoreError> {
+        read::totals(self.pool()).await
+    }
+}

@@ -1,0 +1,213 @@
+//! Report queries over SQLite. Each runs in one read transaction, so a
+//! query that reads several tiles sees one snapshot even while batches merge.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use futures_util::TryStreamExt;
+use portwatch_aggregate::{ClassCounts, SourceStats};
+use portwatch_core::{PortKey, Timestamp};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::codec::{self, class_code, series_columns, source_columns, uint};
+use crate::error::db;
+use crate::range::{ceil_to, floor_to, tiles};
+use crate::reduce::{self, Merged};
+use crate::{
+    PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, StoreError, StoreTotals,
+    StreamTotals, TopPortsQuery,
+};
+
+const DAY: i64 = 86_400;
+
+/// Days listed in one series statement.
+const DAYS_PER_STATEMENT: usize = 256;
+
+pub(crate) async fn top_ports(
+    pool: &SqlitePool,
+    q: &TopPortsQuery,
+) -> Result<Vec<PortTotals>, StoreError> {
+    let (from, to) = q.range.secs()?;
+    let mut tx = pool.begin().await.map_err(db("starting a read"))?;
+    let mut ports: HashMap<PortKey, Merged> = HashMap::new();
+    for tile in tiles(from, to) {
+        let mut sql =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", series_columns!(), " FROM series"));
+        sql.push(" WHERE width = ")
+            .push_bind(tile.width.secs())
+            .push(" AND start >= ")
+            .push_bind(tile.from)
+            .push(" AND start < ")
+            .push_bind(tile.to)
+            .push(" AND class = ")
+            .push_bind(class_code(q.class));
+        if let Some(proto) = q.proto {
+            sql.push(" AND proto = ")
+                .push_bind(i64::from(proto.number()));
+        }
+        let mut rows = sql.build().fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await.map_err(db("reading top ports"))? {
+            let key = codec::series_key(&row)?;
+            let (bucket, active) = codec::series_bucket(&row)?;
+            ports.entry(key.port).or_default().add(&bucket, active);
+        }
+    }
+    let mut out: Vec<PortTotals> = ports
+        .into_iter()
+        .map(|(port, m)| m.into_port_totals(port))
+        .collect();
+    reduce::rank_ports(&mut out, q.order, q.limit);
+    Ok(out)
+}
+
+pub(crate) async fn series(
+    pool: &SqlitePool,
+    q: &SeriesQuery,
+) -> Result<Vec<SeriesPoint>, StoreError> {
+    let (from, to) = q.range.secs()?;
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    let w = q.width.secs();
+    let (lo, hi) = (floor_to(from, w), ceil_to(to, w));
+    let mut tx = pool.begin().await.map_err(db("starting a read"))?;
+    // The index seeks once per day, so list the days, but only those the
+    // store has data for (a range may be open or reach far beyond it).
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT MIN(start), MAX(start) FROM series WHERE width = ?")
+            .bind(DAY)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("reading the span of the series"))?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let days: Vec<i64> = (floor_to(lo, DAY).max(first)..hi.min(last + DAY))
+        .step_by(DAY as usize)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in days.chunks(DAYS_PER_STATEMENT) {
+        // Named, because without statistics SQLite prefers the primary key's
+        // range on `start`, which reads every port's rows.
+        let mut sql = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            series_columns!(),
+            " FROM series INDEXED BY series_by_port"
+        ));
+        sql.push(" WHERE width = ")
+            .push_bind(w)
+            .push(" AND day IN (");
+        let mut list = sql.separated(", ");
+        for d in chunk {
+            list.push_bind(*d);
+        }
+        sql.push(") AND class = ")
+            .push_bind(class_code(q.class))
+            .push(" AND proto = ")
+            .push_bind(i64::from(q.port.proto.number()))
+            .push(" AND port = ")
+            .push_bind(i64::from(q.port.port))
+            .push(" AND start >= ")
+            .push_bind(lo)
+            .push(" AND start < ")
+            .push_bind(hi);
+        let mut rows = sql.build().fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await.map_err(db("reading a series"))? {
+            let key = codec::series_key(&row)?;
+            let (bucket, active) = codec::series_bucket(&row)?;
+            out.push(reduce::series_point(key.start, &bucket, active));
+        }
+    }
+    out.sort_by_key(|p| p.start);
+    Ok(out)
+}
+
+pub(crate) async fn sources(
+    pool: &SqlitePool,
+    q: &SourcesQuery,
+) -> Result<Vec<SourceTotals>, StoreError> {
+    let (from, to) = q.range.secs()?;
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    let mut rows = sqlx::query(concat!(
+        "SELECT ",
+        source_columns!(),
+        " FROM source_days WHERE day >= ? AND day < ?"
+    ))
+    .bind(floor_to(from, DAY))
+    .bind(to)
+    .fetch(pool);
+    let mut merged: HashMap<IpAddr, SourceStats> = HashMap::new();
+    while let Some(row) = rows.try_next().await.map_err(db("reading sources"))? {
+        let stats = codec::source_stats(&row, codec::source_ports(&row)?)?;
+        merged
+            .entry(codec::source_addr(&row)?)
+            .or_default()
+            .merge(&stats);
+    }
+    // A source counts for a port if it probed it on any day of the range;
+    // its totals are then over the whole range.
+    let mut out: Vec<SourceTotals> = merged
+        .into_iter()
+        .filter(|(_, s)| q.port.is_none_or(|p| s.ports.contains(p)))
+        .map(|(addr, s)| reduce::source_totals(addr, s))
+        .collect();
+    reduce::rank_sources(&mut out, q.order, q.limit);
+    Ok(out)
+}
+
+pub(crate) async fn totals(pool: &SqlitePool) -> Result<StoreTotals, StoreError> {
+    let mut tx = pool.begin().await.map_err(db("starting a read"))?;
+    let streams = sqlx::query(
+        "SELECT stream, label, batches, first_seen, last_seen FROM streams ORDER BY stream",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db("reading streams"))?;
+    let mut per: BTreeMap<String, StreamTotals> = BTreeMap::new();
+    for row in &streams {
+        let get = |i| -> Result<Option<i64>, StoreError> {
+            row.try_get(i).map_err(db("reading streams"))
+        };
+        let stream: String = row.try_get(0).map_err(db("reading streams"))?;
+        let totals = StreamTotals {
+            stream: stream.clone(),
+            label: row.try_get(1).map_err(db("reading streams"))?,
+            batches: uint("batch count", get(2)?.unwrap_or(0))?,
+            counts: ClassCounts {
+                first_seen: get(3)?.map(Timestamp),
+                last_seen: get(4)?.map(Timestamp),
+                ..Default::default()
+            },
+        };
+        per.insert(stream, totals);
+    }
+    let counters = sqlx::query("SELECT stream, name, n FROM stream_counts")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("reading stream counts"))?;
+    for row in &counters {
+        let stream: &str = row.try_get(0).map_err(db("reading stream counts"))?;
+        let name: &str = row.try_get(1).map_err(db("reading stream counts"))?;
+        let n = uint(
+            "record count",
+            row.try_get(2).map_err(db("reading stream counts"))?,
+        )?;
+        let Some(s) = per.get_mut(stream) else {
+            return Err(StoreError::Corrupt {
+                what: "stream counts of an unknown stream",
+                value: stream.to_string(),
+            });
+        };
+        reduce::add_counter(&mut s.counts, name, n)?;
+    }
+    let mut out = StoreTotals::default();
+    for s in per.into_values() {
+        out.counts.merge(&s.counts);
+        out.batches += s.batches;
+        out.streams += 1;
+        out.per_stream.push(s);
+    }
+    Ok(out)
+}

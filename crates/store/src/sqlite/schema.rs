@@ -1,0 +1,136 @@
+//! The SQLite schema and its migrations.
+//!
+//! A store records its schema version in `portwatch_schema`; opening applies
+//! the migrations it lacks, each in the same transaction as its version
+//! bump, and refuses a store from a newer build. (sqlx's own migrator needs
+//! its compile-time macros and cannot tell "newer than me" apart from
+//! "changed", which is the error users need here.)
+//!
+//! Column types are the SQLite spelling of portable ones: INTEGER is BIGINT
+//! and BLOB is BYTEA in PostgreSQL; `WITHOUT ROWID` keeps rows in primary-key
+//! order, which is what makes a time-range read a range scan.
+
+use std::path::Path;
+
+use sqlx::SqlitePool;
+
+use crate::StoreError;
+
+/// Version 1: series of every width, source-days, streams and batch ids.
+const V1: &[&str] = &[
+    // One row per (width, bucket, class, port). Time leads the key so that
+    // merging a batch reads its time range as one range scan and new rows
+    // append at the end.
+    "CREATE TABLE series (
+        width INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        class INTEGER NOT NULL,
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        active_minutes INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        sources BLOB NOT NULL,
+        targets BLOB NOT NULL,
+        top_sources BLOB NOT NULL,
+        PRIMARY KEY (width, start, class, proto, port)
+    ) WITHOUT ROWID",
+    // One port's series. Led by the UTC day so that a merge's index inserts
+    // stay within the days it touches (a working set that does not grow with
+    // the store's age); a query seeks once per day of its range.
+    "CREATE INDEX series_by_port ON series (width, day, class, proto, port, start)",
+    "CREATE TABLE source_days (
+        day INTEGER NOT NULL,
+        addr BLOB NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        probes INTEGER NOT NULL,
+        backscatter INTEGER NOT NULL,
+        other INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        ports BLOB NOT NULL,
+        targets BLOB NOT NULL,
+        PRIMARY KEY (day, addr)
+    ) WITHOUT ROWID",
+    "CREATE TABLE streams (
+        stream TEXT NOT NULL PRIMARY KEY,
+        label TEXT,
+        batches INTEGER NOT NULL,
+        first_seen INTEGER,
+        last_seen INTEGER
+    )",
+    "CREATE TABLE stream_counts (
+        stream TEXT NOT NULL,
+        name TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (stream, name)
+    ) WITHOUT ROWID",
+    "CREATE TABLE batches (
+        stream TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (stream, seq)
+    ) WITHOUT ROWID",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database at `path` to [`SCHEMA_VERSION`].
+pub(crate) async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
+    let open = |source| super::open_error(path, source);
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(open)?;
+    let ours: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portwatch_schema'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(open)?;
+    if ours == 0 {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(open)?;
+        if others > 0 {
+            return Err(StoreError::ForeignDatabase {
+                path: path.to_path_buf(),
+            });
+        }
+        sqlx::query("CREATE TABLE portwatch_schema (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(open)?;
+    }
+    let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM portwatch_schema")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(open)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, steps) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        for step in *steps {
+            sqlx::query(*step).execute(&mut *tx).await.map_err(open)?;
+        }
+        sqlx::query("INSERT INTO portwatch_schema (version) VALUES (?)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(open)?;
+        tracing::debug!(path = %path.display(), version, "store schema migrated");
+    }
+    tx.commit().await.map_err(open)
+}

@@ -1,0 +1,442 @@
+//! Merging batches into SQLite.
+//!
+//! A merge is one transaction: claim the batch id (a second claim finds it
+//! taken and changes nothing), add the stream's record counts, then for each
+//! UTC hour of the batch's minutes read the rows it will touch, merge them in
+//! memory and write them back with multi-row upserts; the same for the
+//! roll-ups and for source-days. Dropping the future or failing anywhere
+//! rolls the transaction back, so a batch lands whole or not at all.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::TryStreamExt;
+use portwatch_aggregate::{Batch, SeriesKey, SourceKey, SourceStats};
+use portwatch_core::BucketWidth;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+
+use super::codec::{self, class_code, int, series_columns, source_columns};
+use crate::error::db;
+use crate::plan::{self, Staged};
+use crate::range::floor_to;
+use crate::{MergeOutcome, StoreError};
+
+const DAY: i64 = 86_400;
+
+/// Rows per multi-row statement (14 values each, far below SQLite's and
+/// PostgreSQL's bind limits). Shorter tails are written in power-of-two
+/// pieces so that only a handful of statement shapes get prepared and cached.
+const ROWS_PER_STATEMENT: usize = 256;
+
+pub(crate) async fn merge_batch(
+    pool: &SqlitePool,
+    batch: &Batch,
+) -> Result<MergeOutcome, StoreError> {
+    // IMMEDIATE takes the write lock up front, so two writers queue on the
+    // busy timeout instead of one failing when it upgrades from reading.
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db("starting a merge"))?;
+    let claimed = sqlx::query(
+        "INSERT INTO batches (stream, seq) VALUES (?, ?) ON CONFLICT (stream, seq) DO NOTHING",
+    )
+    .bind(&batch.id.stream)
+    .bind(codec::seq(batch.id.seq))
+    .execute(&mut *tx)
+    .await
+    .map_err(db("claiming a batch id"))?
+    .rows_affected();
+    if claimed == 0 {
+        tx.rollback().await.map_err(db("ending a merge"))?;
+        tracing::debug!(stream = %batch.id.stream, seq = batch.id.seq, "batch already merged");
+        return Ok(MergeOutcome::AlreadyMerged);
+    }
+    merge_counts(&mut tx, batch).await?;
+    merge_series(&mut tx, batch).await?;
+    merge_sources(&mut tx, batch).await?;
+    tx.commit().await.map_err(db("committing a merge"))?;
+    tracing::debug!(
+        stream = %batch.id.stream,
+        seq = batch.id.seq,
+        minutes = batch.minutes.len(),
+        sources = batch.sources.len(),
+        "batch merged"
+    );
+    Ok(MergeOutcome::Merged)
+}
+
+pub(crate) async fn describe_stream(
+    pool: &SqlitePool,
+    stream: &str,
+    label: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO streams (stream, label, batches) VALUES (?, ?, 0)
+         ON CONFLICT (stream) DO UPDATE SET label = excluded.label",
+    )
+    .bind(stream)
+    .bind(label)
+    .execute(pool)
+    .await
+    .map_err(db("labelling a stream"))?;
+    Ok(())
+}
+
+async fn merge_counts(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    let c = &batch.counts;
+    sqlx::query(
+        "INSERT INTO streams (stream, label, batches, first_seen, last_seen) VALUES (?, NULL, 1, ?, ?)
+         ON CONFLICT (stream) DO UPDATE SET
+           batches = streams.batches + 1,
+           first_seen = CASE WHEN streams.first_seen IS NULL OR excluded.first_seen < streams.first_seen
+                             THEN excluded.first_seen ELSE streams.first_seen END,
+           last_seen = CASE WHEN streams.last_seen IS NULL OR excluded.last_seen > streams.last_seen
+                            THEN excluded.last_seen ELSE streams.last_seen END",
+    )
+    .bind(&batch.id.stream)
+    .bind(c.first_seen.map(|t| t.0))
+    .bind(c.last_seen.map(|t| t.0))
+    .execute(&mut *conn)
+    .await
+    .map_err(db("counting a stream's batches"))?;
+    for (name, n) in crate::reduce::counters(c) {
+        sqlx::query(
+            "INSERT INTO stream_counts (stream, name, n) VALUES (?, ?, ?)
+             ON CONFLICT (stream, name) DO UPDATE SET n = stream_counts.n + excluded.n",
+        )
+        .bind(&batch.id.stream)
+        .bind(name)
+        .bind(int("record count", n)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("adding a stream's record counts"))?;
+    }
+    Ok(())
+}
+
+async fn merge_series(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    let minutes = plan::by_time(batch);
+    let none = HashMap::new();
+    for day in plan::runs(&minutes, BucketWidth::Day) {
+        let mut new_in_day = HashMap::new();
+        for hour in plan::runs(day, BucketWidth::Hour) {
+            let mut rows = plan::stage(hour, BucketWidth::Minute, &none);
+            upsert_series(conn, BucketWidth::Minute, &mut rows).await?;
+            for width in [BucketWidth::FiveMinutes, BucketWidth::Hour] {
+                let mut new = HashMap::new();
+                plan::count_new(&rows, width, &mut new);
+                let mut coarse = plan::stage(hour, width, &new);
+                upsert_series(conn, width, &mut coarse).await?;
+            }
+            plan::count_new(&rows, BucketWidth::Day, &mut new_in_day);
+        }
+        let mut rows = plan::stage(day, BucketWidth::Day, &new_in_day);
+        upsert_series(conn, BucketWidth::Day, &mut rows).await?;
+    }
+    Ok(())
+}
+
+/// Merges what the store holds into `rows` (all of one width), then writes them.
+async fn upsert_series(
+    conn: &mut SqliteConnection,
+    width: BucketWidth,
+    rows: &mut [Staged],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let index: HashMap<SeriesKey, usize> =
+        rows.iter().enumerate().map(|(i, s)| (s.key, i)).collect();
+    match width {
+        // The rows of a batch's minutes (and their 5-minute buckets) are
+        // about all there is in their time range: read it in one scan.
+        BucketWidth::Minute | BucketWidth::FiveMinutes => {
+            absorb_range(conn, width, rows, &index).await?
+        }
+        // An hour or day holds far more ports than one batch of minutes
+        // may touch: look up just the batch's keys.
+        BucketWidth::Hour | BucketWidth::Day => absorb_keys(conn, width, rows, &index).await?,
+    }
+    // In primary-key order, so that new rows append to the table's B-tree.
+    rows.sort_unstable_by_key(|s| (s.key.start, s.key.class, s.key.port));
+    write_series(conn, width, rows).await
+}
+
+async fn absorb_range(
+    conn: &mut SqliteConnection,
+    width: BucketWidth,
+    rows: &mut [Staged],
+    index: &HashMap<SeriesKey, usize>,
+) -> Result<(), StoreError> {
+    let lo = rows.iter().map(|s| s.key.start).min().unwrap_or(0);
+    let hi = rows.iter().map(|s| s.key.start).max().unwrap_or(0) + width.secs();
+    let mut found = sqlx::query(concat!(
+        "SELECT ",
+        series_columns!(),
+        " FROM series WHERE width = ? AND start >= ? AND start < ?"
+    ))
+    .bind(width.secs())
+    .bind(lo)
+    .bind(hi)
+    .fetch(&mut *conn);
+    while let Some(row) = found
+        .try_next()
+        .await
+        .map_err(db("reading series to merge"))?
+    {
+        if let Some(&i) = index.get(&codec::series_key(&row)?) {
+            let (bucket, active) = codec::series_bucket(&row)?;
+            rows[i].absorb(width, bucket, active);
+        }
+    }
+    Ok(())
+}
+
+async fn absorb_keys(
+    conn: &mut SqliteConnection,
+    width: BucketWidth,
+    rows: &mut [Staged],
+    index: &HashMap<SeriesKey, usize>,
+) -> Result<(), StoreError> {
+    let mut groups: BTreeMap<(i64, i64, i64), Vec<i64>> = BTreeMap::new();
+    for s in rows.iter() {
+        let k = s.key;
+        groups
+            .entry((
+                k.start,
+                class_code(k.class),
+                i64::from(k.port.proto.number()),
+            ))
+            .or_default()
+            .push(i64::from(k.port.port));
+    }
+    for ((start, class, proto), ports) in groups {
+        for chunk in pow2_chunks(&ports, ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
+            q.push(series_columns!())
+                .push(" FROM series WHERE width = ")
+                .push_bind(width.secs())
+                .push(" AND start = ")
+                .push_bind(start)
+                .push(" AND class = ")
+                .push_bind(class)
+                .push(" AND proto = ")
+                .push_bind(proto)
+                .push(" AND port IN (");
+            let mut list = q.separated(", ");
+            for port in chunk {
+                list.push_bind(*port);
+            }
+            q.push(")");
+            let mut found = q.build().fetch(&mut *conn);
+            while let Some(row) = found
+                .try_next()
+                .await
+                .map_err(db("reading series to merge"))?
+            {
+                if let Some(&i) = index.get(&codec::series_key(&row)?) {
+                    let (bucket, active) = codec::series_bucket(&row)?;
+                    rows[i].absorb(width, bucket, active);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A series row as bound values, converted (and range-checked) up front
+/// because binding cannot fail halfway through a statement.
+struct SeriesValues {
+    ints: [i64; 11],
+    blobs: [Vec<u8>; 3],
+}
+
+fn series_values(width: BucketWidth, s: &Staged) -> Result<SeriesValues, StoreError> {
+    let (k, b) = (&s.key, &s.bucket);
+    Ok(SeriesValues {
+        ints: [
+            width.secs(),
+            k.start,
+            floor_to(k.start, DAY),
+            class_code(k.class),
+            i64::from(k.port.proto.number()),
+            i64::from(k.port.port),
+            int("packets", b.packets)?,
+            int("bytes", b.bytes)?,
+            int("active minutes", s.active())?,
+            b.first_seen.0,
+            b.last_seen.0,
+        ],
+        blobs: [
+            b.sources.to_bytes(),
+            b.targets.to_bytes(),
+            b.top_sources.to_bytes(),
+        ],
+    })
+}
+
+async fn write_series(
+    conn: &mut SqliteConnection,
+    width: BucketWidth,
+    rows: &[Staged],
+) -> Result<(), StoreError> {
+    for chunk in pow2_chunks(rows, ROWS_PER_STATEMENT) {
+        let values = chunk
+            .iter()
+            .map(|s| series_values(width, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO series (width, start, day, class, proto, port, packets, bytes, active_minutes, \
+             first_seen, last_seen, sources, targets, top_sources) ",
+        );
+        q.push_values(values, |mut row, v| {
+            for i in v.ints {
+                row.push_bind(i);
+            }
+            for b in v.blobs {
+                row.push_bind(b);
+            }
+        });
+        q.push(
+            " ON CONFLICT (width, start, class, proto, port) DO UPDATE SET \
+             packets = excluded.packets, bytes = excluded.bytes, \
+             active_minutes = excluded.active_minutes, first_seen = excluded.first_seen, \
+             last_seen = excluded.last_seen, sources = excluded.sources, \
+             targets = excluded.targets, top_sources = excluded.top_sources",
+        );
+        q.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(db("writing series"))?;
+    }
+    Ok(())
+}
+
+async fn merge_sources(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    let mut by_day: Vec<&(SourceKey, SourceStats)> = batch.sources.iter().collect();
+    by_day.sort_unstable_by_key(|(k, _)| (k.day, k.addr));
+    for day in by_day.chunk_by(|a, b| a.0.day == b.0.day) {
+        for chunk in pow2_chunks(day, ROWS_PER_STATEMENT) {
+            let mut merged: Vec<SourceStats> = chunk.iter().map(|(_, s)| s.clone()).collect();
+            let index: HashMap<_, usize> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.addr, i))
+                .collect();
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
+            q.push(source_columns!())
+                .push(" FROM source_days WHERE day = ")
+                .push_bind(day[0].0.day)
+                .push(" AND addr IN (");
+            let mut list = q.separated(", ");
+            for (k, _) in chunk.iter() {
+                list.push_bind(codec::addr_bytes(k.addr));
+            }
+            q.push(")");
+            let mut found = q.build().fetch(&mut *conn);
+            while let Some(row) = found
+                .try_next()
+                .await
+                .map_err(db("reading sources to merge"))?
+            {
+                if let Some(&i) = index.get(&codec::source_addr(&row)?) {
+                    let mut old = codec::source_stats(&row, codec::source_ports(&row)?)?;
+                    old.merge(&merged[i]);
+                    merged[i] = old;
+                }
+            }
+            drop(found);
+            write_sources(conn, chunk, merged).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_sources(
+    conn: &mut SqliteConnection,
+    keys: &[&(SourceKey, SourceStats)],
+    stats: Vec<SourceStats>,
+) -> Result<(), StoreError> {
+    let values = keys
+        .iter()
+        .zip(stats)
+        .map(|((k, _), s)| {
+            Ok((
+                [
+                    k.day,
+                    s.first_seen.0,
+                    s.last_seen.0,
+                    int("probes", s.probes)?,
+                    int("backscatter", s.backscatter)?,
+                    int("other", s.other)?,
+                    int("bytes", s.bytes)?,
+                ],
+                [
+                    codec::addr_bytes(k.addr),
+                    s.ports.to_bytes(),
+                    s.targets.to_bytes(),
+                ],
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO source_days (day, first_seen, last_seen, probes, backscatter, other, bytes, \
+         addr, ports, targets) ",
+    );
+    q.push_values(values, |mut row, (ints, blobs)| {
+        for i in ints {
+            row.push_bind(i);
+        }
+        for b in blobs {
+            row.push_bind(b);
+        }
+    });
+    q.push(
+        " ON CONFLICT (day, addr) DO UPDATE SET \
+         first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
+         probes = excluded.probes, backscatter = excluded.backscatter, other = excluded.other, \
+         bytes = excluded.bytes, ports = excluded.ports, targets = excluded.targets",
+    );
+    q.build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("writing sources"))?;
+    Ok(())
+}
+
+/// Cuts `items` into pieces of `max`, then powers of two for the tail.
+pub(crate) fn pow2_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_few_shapes() {
+        let v: Vec<u32> = (0..600).collect();
+        let sizes: Vec<usize> = pow2_chunks(&v, 256).map(<[u32]>::len).collect();
+        assert_eq!(sizes, vec![256, 256, 64, 16, 8]);
+        assert_eq!(pow2_chunks(&v[..0], 256).count(), 0);
+        assert_eq!(
+            pow2_chunks(&v[..1], 256)
+                .map(<[u32]>::len)
+                .collect::<Vec<_>>(),
+            vec![1]
+        );
+    }
+}

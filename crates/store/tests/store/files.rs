@@ -1,0 +1,150 @@
+//! Opening database files: new, existing, and wrong ones.
+
+use std::path::Path;
+
+use portwatch_store::{SCHEMA_VERSION, SqliteStore, Store, StoreError, open_store};
+
+use crate::events::{Pkt, batch};
+
+fn pkts() -> Vec<Pkt> {
+    (0..300u32)
+        .map(|i| Pkt {
+            t: i64::from(i) * 400,
+            src: i % 17,
+            dst: i,
+            kind: (i % 5) as u8,
+            port: 445,
+            len: 52,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn reopening_keeps_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pw.db");
+    let b = batch("file:abc", 0, &pkts());
+    let before = {
+        let store = SqliteStore::open(&path).await.expect("create");
+        store.merge_batch(&b).await.expect("merge");
+        store
+            .describe_stream("file:abc", "capture.pcap (pcap)")
+            .await
+            .expect("label");
+        let t = store.totals().await.expect("totals");
+        store.close().await;
+        t
+    };
+    assert_eq!(
+        before.per_stream[0].label.as_deref(),
+        Some("capture.pcap (pcap)")
+    );
+    assert_eq!(before.counts, b.counts);
+    let store = open_store(path.to_str().expect("utf-8 path"))
+        .await
+        .expect("reopen");
+    assert_eq!(store.totals().await.expect("totals"), before);
+    assert_eq!(
+        store.merge_batch(&b).await.expect("merge"),
+        portwatch_store::MergeOutcome::AlreadyMerged
+    );
+    let url = format!("sqlite://{}", path.display());
+    let again = open_store(&url).await.expect("reopen by URL");
+    assert_eq!(again.totals().await.expect("totals"), before);
+}
+
+fn assert_names(err: &StoreError, path: &Path) {
+    let msg = err.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
+async fn garbage_is_not_a_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in [
+        (
+            "big.db",
+            (0..8192u32)
+                .map(|i| (i * 7 % 251) as u8)
+                .collect::<Vec<u8>>(),
+        ),
+        ("text.db", b"this is a pcap file, honest\n".to_vec()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let err = SqliteStore::open(&path)
+            .await
+            .expect_err("garbage must not open");
+        assert!(
+            matches!(err, StoreError::NotADatabase { .. }),
+            "{name}: {err:?}"
+        );
+        assert_names(&err, &path);
+        // And the file is left alone.
+        assert_eq!(std::fs::read(&path).expect("read"), bytes);
+    }
+}
+
+#[tokio::test]
+async fn other_databases_and_newer_schemas_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let foreign = dir.path().join("foreign.db");
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&foreign)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("create");
+        sqlx::query("CREATE TABLE invoices (id INTEGER)")
+            .execute(&pool)
+            .await
+            .expect("create table");
+        pool.close().await;
+    }
+    let err = SqliteStore::open(&foreign).await.expect_err("foreign");
+    assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err:?}");
+    assert_names(&err, &foreign);
+
+    let newer = dir.path().join("newer.db");
+    SqliteStore::open(&newer)
+        .await
+        .expect("create")
+        .close()
+        .await;
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&newer);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
+        sqlx::query("INSERT INTO portwatch_schema (version) VALUES (?)")
+            .bind(SCHEMA_VERSION + 1)
+            .execute(&pool)
+            .await
+            .expect("bump");
+        pool.close().await;
+    }
+    let err = SqliteStore::open(&newer).await.expect_err("newer");
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    assert_names(&err, &newer);
+}
+
+#[tokio::test]
+async fn urls() {
+    let err = open_store("postgres://db.example/portwatch")
+        .await
+        .expect_err("not yet");
+    assert!(
+        err.to_string()
+            .contains("PostgreSQL support arrives with the distributed store"),
+        "{err}"
+    );
+    assert!(open_store("mysql://x").await.is_err());
+    let mem = open_store("sqlite::memory:").await.expect("memory");
+    assert_eq!(mem.totals().await.expect("totals").streams, 0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no/such/dir/pw.db");
+    let err = open_store(missing.to_str().expect("utf-8"))
+        .await
+        .expect_err("no dir");
+    assert_names(&err, &missing);
+}

@@ -1,0 +1,9 @@
+//! The store's behaviour through its public API: against a model, exactly
+//! once under duplicates and failures, late data, and opening files.
+
+mod events;
+mod files;
+mod late;
+mod model;
+mod once;
+mod props;
