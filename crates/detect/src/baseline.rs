@@ -86,13 +86,17 @@ pub(crate) struct WindowSums {
 impl SeriesModel {
     /// A series first seen after `silent_minutes` up-minutes of silence:
     /// its level starts at zero with that much weight behind it.
-    pub(crate) fn new(silent_minutes: u64) -> Self {
-        SeriesModel {
+    pub(crate) fn new(silent_minutes: u64, rates: &Rates) -> Self {
+        let mut m = SeriesModel {
             level: 0.0,
-            seen: silent_minutes,
+            seen: 0,
             disp: [Dispersion::default(); 4],
             seasonal: None,
-        }
+        };
+        // The silent history is evidence too: without it the first
+        // campaign minute a port ever sees would set its dispersion.
+        m.skip_silent(silent_minutes, rates);
+        m
     }
 
     pub(crate) fn level(&self) -> f64 {
@@ -147,22 +151,24 @@ impl SeriesModel {
 
     /// Catches up on `k` skipped up-minutes in which the port saw nothing.
     /// Only ever called for ports without a profile and without recent
-    /// data, whose every window was empty all along.
+    /// data, whose every window was empty all along: each of those minutes
+    /// is a zero for the level and a residual of minus the expected sum
+    /// for each window. Leaving them out would estimate the dispersion only
+    /// from the hour after each stray packet, and grossly overstate it.
     pub(crate) fn skip_silent(&mut self, k: u64, rates: &Rates) {
         if k == 0 {
             return;
         }
-        // Zeros shrink the mean by n/(n+1) each while young (weight
-        // 1/(n+1)), then by (1 - rate) each.
-        let young_until = (1.0 / rates.level).ceil() as u64;
-        let young_end = (self.seen + k).min(young_until.max(self.seen));
-        let mut keep = 1.0;
-        if young_end > self.seen {
-            keep = self.seen as f64 / young_end as f64;
-        }
-        keep *= (1.0 - rates.level).powf((self.seen + k - young_end) as f64);
-        self.level *= keep;
+        let level = self.level;
+        self.level *= keep(self.seen, k, rates.level);
         self.seen += k;
+        for (d, &w) in self.disp.iter_mut().zip(WINDOWS.iter()) {
+            let expected = (level * w as f64).max(rates.floor * w as f64);
+            let f = keep(u64::from(d.n), k, rates.level);
+            d.sq = expected * expected + (d.sq - expected * expected) * f;
+            d.mean = expected + (d.mean - expected) * f;
+            d.n = d.n.saturating_add(k.min(u64::from(u32::MAX)) as u32);
+        }
     }
 
     /// Learns from the up-minute `minute` that saw `x`. `clip` keeps an
@@ -211,6 +217,20 @@ impl SeriesModel {
         d.mean += a * (expected - d.mean);
         d.n = d.n.saturating_add(1);
     }
+}
+
+/// How much of a running mean's distance to a constant input remains after
+/// `k` more steps, starting at step `n` (weights as in [`step_weight`]).
+fn keep(n: u64, k: u64, rate: f64) -> f64 {
+    // 1/(n+1) while young: the distance shrinks by n/(n+1) a step, so by
+    // n/(n+k) over k steps; then by (1 - rate) a step.
+    let young_until = (1.0 / rate).ceil() as u64;
+    let young_end = (n + k).min(young_until.max(n));
+    let mut f = 1.0;
+    if young_end > n {
+        f = n as f64 / young_end as f64;
+    }
+    f * (1.0 - rate).powf((n + k - young_end) as f64)
 }
 
 fn learn_seasonal(s: &mut Seasonal, level: f64, minute: i64, x: f64, rates: &Rates) {
@@ -296,7 +316,7 @@ mod tests {
     #[test]
     fn level_learns_and_outliers_are_clipped() {
         let r = rates();
-        let mut m = SeriesModel::new(0);
+        let mut m = SeriesModel::new(0, &r);
         let w = [WindowSums::default(); 4];
         for i in 0..7000 {
             m.learn(i * 60, 10.0, &w, false, &r);
@@ -312,7 +332,7 @@ mod tests {
     #[test]
     fn silent_minutes_weigh_in() {
         let r = rates();
-        let mut m = SeriesModel::new(1000);
+        let mut m = SeriesModel::new(1000, &r);
         m.learn(0, 1.0, &[WindowSums::default(); 4], true, &r);
         assert!(m.level() < 0.01);
         let before = m.level();
@@ -323,7 +343,7 @@ mod tests {
     #[test]
     fn daily_profile_is_learned() {
         let r = rates();
-        let mut m = SeriesModel::new(0);
+        let mut m = SeriesModel::new(0, &r);
         m.make_seasonal();
         let w = [WindowSums::default(); 4];
         let shape = |t: i64| 20.0 * (1.0 + 0.8 * (hour_of_day(t) / 24.0 * std::f64::consts::TAU).cos());
@@ -340,7 +360,7 @@ mod tests {
     #[test]
     fn dispersion_follows_the_residuals() {
         let r = rates();
-        let mut m = SeriesModel::new(0);
+        let mut m = SeriesModel::new(0, &r);
         for i in 0..5000 {
             // Window sums alternating 50 and 150 around an expected 100:
             // variance 2500, dispersion 25.

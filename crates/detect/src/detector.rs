@@ -85,10 +85,10 @@ struct PortState {
 }
 
 impl PortState {
-    fn new(silent: u64) -> Self {
+    fn new(silent: u64, rates: &Rates) -> Self {
         PortState {
-            sources: SeriesModel::new(silent),
-            packets: SeriesModel::new(silent),
+            sources: SeriesModel::new(silent, rates),
+            packets: SeriesModel::new(silent, rates),
             recent: VecDeque::new(),
             learned_until: silent,
             noisy: false,
@@ -201,7 +201,7 @@ impl Detector {
             let st = self
                 .ports
                 .entry(*key)
-                .or_insert_with(|| PortState::new(silent));
+                .or_insert_with(|| PortState::new(silent, &self.rates));
             let mut top = s.top.clone();
             top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             st.recent.push_back(Rec {

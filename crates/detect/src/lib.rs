@@ -5,6 +5,7 @@ mod alert;
 mod baseline;
 mod config;
 mod detector;
+pub mod eval;
 mod finding;
 mod lifecycle;
 mod stats;
