@@ -55,11 +55,11 @@ impl Progress for Bar {
     }
 
     fn end(&self, _label: &str) {
-        if let Ok(mut cur) = self.current.lock() {
-            if let Some((bar, stop)) = cur.take() {
-                stop.store(true, Ordering::Relaxed);
-                bar.finish_and_clear();
-            }
+        if let Ok(mut cur) = self.current.lock()
+            && let Some((bar, stop)) = cur.take()
+        {
+            stop.store(true, Ordering::Relaxed);
+            bar.finish_and_clear();
         }
     }
 }

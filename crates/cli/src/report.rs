@@ -63,10 +63,10 @@ fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
         from: parse("since", &r.since, false)?,
         to: parse("until", &r.until, true)?,
     };
-    if let (Some(a), Some(b)) = (range.from, range.to) {
-        if a > b {
-            bail!("--since {a} is after --until {b}");
-        }
+    if let (Some(a), Some(b)) = (range.from, range.to)
+        && a > b
+    {
+        bail!("--since {a} is after --until {b}");
     }
     Ok(range)
 }
@@ -458,7 +458,7 @@ fn bar(value: u64, max: u64, width: u64) -> String {
     }
     let eighths = (value * width * 8).div_ceil(max);
     let mut s = "█".repeat((eighths / 8) as usize);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[(eighths % 8 - 1) as usize]);
     }
     s

@@ -1,5 +1,7 @@
 //! `portwatch analyze` end to end through the real binary.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 mod common;
 
 use std::collections::BTreeMap;

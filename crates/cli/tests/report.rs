@@ -1,6 +1,8 @@
 //! `portwatch report ...` end to end: a simulated capture analyzed into a
 //! SQLite store, then read back in every format.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 mod common;
 
 use common::*;

@@ -1,7 +1,7 @@
 //! Helpers shared by the CLI tests: run the real binary, find shared data,
 //! ask tshark.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
