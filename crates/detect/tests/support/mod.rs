@@ -39,7 +39,7 @@ pub struct Size {
 
 impl Size {
     pub const SMALL: Size = Size {
-        background_pps: 1.0,
+        background_pps: 0.6,
         days: 3.0,
         seeds: 1,
     };
