@@ -19,6 +19,7 @@ fn main() {
         Size::FULL
     };
     let show_alerts = args.iter().any(|a| a == "alerts");
+    let show_json = args.iter().any(|a| a == "json");
     let cfg = DetectConfig::default();
     let (rows, alerts) = run_suite(size, &cfg);
     println!("{}", table(&merge_rows(&rows)));
@@ -26,8 +27,20 @@ fn main() {
         for (name, list) in &alerts {
             println!("## {name}");
             for a in list {
-                println!("- {} [{}] score {:.1} opened {}", a.summary, a.id, a.score.at_open,
-                    portwatch_core::Timestamp::from_secs(a.opened));
+                println!(
+                    "- {} [{}] score {:.1} opened {}",
+                    a.summary,
+                    a.id,
+                    a.score.at_open,
+                    portwatch_core::Timestamp::from_secs(a.opened)
+                );
+            }
+        }
+    }
+    if show_json {
+        for (name, list) in &alerts {
+            if let Some(a) = list.first() {
+                println!("{name}:\n{}", a.to_json());
             }
         }
     }
@@ -51,7 +64,10 @@ fn main() {
             best = (s, thr);
         }
     }
-    println!("| portwatch, best open_score = {} (NAB-style threshold sweep) | {:.1} |", best.1, best.0);
+    println!(
+        "| portwatch, best open_score = {} (NAB-style threshold sweep) | {:.1} |",
+        best.1, best.0
+    );
     for (name, s) in NAB_PUBLISHED {
         println!("| {name} (published) | {s:.1} |");
     }

@@ -186,7 +186,7 @@ pub struct Alert {
     /// Minute whose data opened the alert (detection time).
     #[serde(with = "rfc3339")]
     pub opened: i64,
-    /// Last minute whose score was above the close threshold.
+    /// Last minute whose 5-minute window scored above the close threshold.
     #[serde(with = "rfc3339")]
     pub last_active: i64,
     #[serde(with = "rfc3339_opt", default)]

@@ -346,14 +346,18 @@ mod tests {
         let mut m = SeriesModel::new(0, &r);
         m.make_seasonal();
         let w = [WindowSums::default(); 4];
-        let shape = |t: i64| 20.0 * (1.0 + 0.8 * (hour_of_day(t) / 24.0 * std::f64::consts::TAU).cos());
+        let shape =
+            |t: i64| 20.0 * (1.0 + 0.8 * (hour_of_day(t) / 24.0 * std::f64::consts::TAU).cos());
         for i in 0..(3 * 1440) {
             m.learn(i * 60, shape(i * 60), &w, i > 1440, &r);
         }
         for h in [0, 6, 12, 18] {
             let t = 3 * 86_400 + h * 3600 + 1800;
             let (e, want) = (m.expected(t), shape(t));
-            assert!((e - want).abs() < 0.1 * want + 0.5, "hour {h}: {e} vs {want}");
+            assert!(
+                (e - want).abs() < 0.1 * want + 0.5,
+                "hour {h}: {e} vs {want}"
+            );
         }
     }
 

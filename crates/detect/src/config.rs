@@ -215,7 +215,10 @@ impl DetectConfig {
         positive("floor_rate", self.floor_rate)?;
         positive("min_dispersion", self.min_dispersion)?;
         positive("adapt_after_hours", self.adapt_after_hours)?;
-        non_negative("new_port.min_history_hours", self.new_port.min_history_hours)?;
+        non_negative(
+            "new_port.min_history_hours",
+            self.new_port.min_history_hours,
+        )?;
         non_negative(
             "new_port.max_sources_per_hour",
             self.new_port.max_sources_per_hour,

@@ -233,10 +233,7 @@ impl Detector {
         let mut keys: Vec<PortKey> = samples.iter().map(|s| s.0).collect();
         keys.sort_unstable();
         if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-            return Err(StepError::DuplicatePort {
-                minute,
-                port: w[0],
-            });
+            return Err(StepError::DuplicatePort { minute, port: w[0] });
         }
         Ok(())
     }
@@ -342,10 +339,8 @@ impl Detector {
             Some(_) => None,
         };
         if let Some(clip) = learn {
-            st.sources
-                .learn(minute, now_src, &sums(&src), clip, &rates);
-            st.packets
-                .learn(minute, now_pkt, &sums(&pkt), clip, &rates);
+            st.sources.learn(minute, now_src, &sums(&src), clip, &rates);
+            st.packets.learn(minute, now_pkt, &sums(&pkt), clip, &rates);
         }
         st.learned_until = self.up_minutes;
         let min_rate = self.cfg.seasonal_min_rate;
@@ -399,9 +394,10 @@ fn track_alert(
     };
     *slot.noisy = true;
     let reopen = slot.last_alert.filter(|&i| {
-        alerts[i].transitions.last().is_some_and(|t| {
-            view.minute - t.decided <= i64::from(cfg.reopen_within_minutes) * 60
-        })
+        alerts[i]
+            .transitions
+            .last()
+            .is_some_and(|t| view.minute - t.decided <= i64::from(cfg.reopen_within_minutes) * 60)
     });
     let (open, update) = match reopen {
         Some(i) => OpenAlert::reopen(&mut alerts[i], view, &f),

@@ -384,7 +384,10 @@ mod tests {
             d(q, Kind::Campaign, 120),
         ];
         let s = score(&labels, &dets, 2000.0);
-        assert_eq!((s.campaigns, s.found, s.alerts, s.false_alerts), (1, 1, 3, 1));
+        assert_eq!(
+            (s.campaigns, s.found, s.alerts, s.false_alerts),
+            (1, 1, 3, 1)
+        );
         assert_eq!((s.floods, s.floods_found), (1, 1));
         assert_eq!(s.mean_delay_min, Some(5.0));
         assert_eq!(s.false_per_kilo_port_day(), 0.5);

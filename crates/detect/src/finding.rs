@@ -183,10 +183,20 @@ mod tests {
     #[test]
     fn many_sources_make_a_campaign_one_makes_a_flood() {
         let quiet = [ws(0.0, 1.0, -1.0); 4];
-        let up = [ws(0.0, 0.0, 0.0), ws(40.0, 0.1, 20.0), ws(40.0, 0.2, 18.0), ws(40.0, 1.0, 15.0)];
-        let many: Vec<Rec> = (0..5).map(|m| rec(m * 60, &[(m as u8, 3), (m as u8 + 10, 3)])).collect();
+        let up = [
+            ws(0.0, 0.0, 0.0),
+            ws(40.0, 0.1, 20.0),
+            ws(40.0, 0.2, 18.0),
+            ws(40.0, 1.0, 15.0),
+        ];
+        let many: Vec<Rec> = (0..5)
+            .map(|m| rec(m * 60, &[(m as u8, 3), (m as u8 + 10, 3)]))
+            .collect();
         let f = decide(&up, &up, &th(), |_| many.iter()).unwrap();
-        assert_eq!((f.kind, f.moved, f.window), (Kind::Campaign, Moved::Both, 1));
+        assert_eq!(
+            (f.kind, f.moved, f.window),
+            (Kind::Campaign, Moved::Both, 1)
+        );
 
         let mut t = th();
         t.new_port_sources = Some(10);
@@ -196,13 +206,23 @@ mod tests {
         // Sources moved but too few packets arrived: no campaign.
         assert_eq!(decide(&up, &quiet, &th(), |_| many.iter()), None);
 
-        let pk = [ws(0.0, 0.0, 0.0), ws(900.0, 1.0, 60.0), ws(900.0, 2.0, 50.0), ws(900.0, 5.0, 40.0)];
+        let pk = [
+            ws(0.0, 0.0, 0.0),
+            ws(900.0, 1.0, 60.0),
+            ws(900.0, 2.0, 50.0),
+            ws(900.0, 5.0, 40.0),
+        ];
         let one: Vec<Rec> = (0..5).map(|m| rec(m * 60, &[(7, 180)])).collect();
         let f = decide(&up, &pk, &th(), |_| one.iter()).unwrap();
         assert_eq!((f.kind, f.moved), (Kind::SingleSource, Moved::Packets));
         // Too few packets for a flood, too few sources for a campaign.
         let small: Vec<Rec> = (0..5).map(|m| rec(m * 60, &[(7, 2)])).collect();
-        let pk_small = [ws(0.0, 0.0, 0.0), ws(10.0, 0.1, 9.0), ws(10.0, 0.2, 8.0), ws(10.0, 1.0, 7.0)];
+        let pk_small = [
+            ws(0.0, 0.0, 0.0),
+            ws(10.0, 0.1, 9.0),
+            ws(10.0, 0.2, 8.0),
+            ws(10.0, 1.0, 7.0),
+        ];
         assert_eq!(decide(&up, &pk_small, &th(), |_| small.iter()), None);
         assert_eq!(decide(&quiet, &quiet, &th(), |_| many.iter()), None);
     }
@@ -210,8 +230,15 @@ mod tests {
     #[test]
     fn a_small_relative_rise_is_not_enough() {
         // Certain (score 9) but only 1.2 times the normal.
-        let up = [ws(0.0, 0.0, 0.0), ws(1200.0, 1000.0, 9.0), ws(1200.0, 1000.0, 9.0), ws(1200.0, 1000.0, 9.0)];
-        let many: Vec<Rec> = (0..5).map(|m| rec(m * 60, &[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)])).collect();
+        let up = [
+            ws(0.0, 0.0, 0.0),
+            ws(1200.0, 1000.0, 9.0),
+            ws(1200.0, 1000.0, 9.0),
+            ws(1200.0, 1000.0, 9.0),
+        ];
+        let many: Vec<Rec> = (0..5)
+            .map(|m| rec(m * 60, &[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]))
+            .collect();
         assert_eq!(decide(&up, &up, &th(), |_| many.iter()), None);
     }
 }

@@ -64,8 +64,9 @@
 //! `floor_rate` = 1/1440 a minute) by the signed square root of the Poisson
 //! deviance, `2 (x ln(x/m) − (x − m))`, divided by √dispersion
 //! ([`deviance_score`]). On busy ports this is the usual `(x − m)/σ`; near
-//! zero it tracks the Poisson tail (0 → 300 sources scores about 70, not
-//! infinity), so one threshold serves 445 and 5168 alike.
+//! zero it tracks the Poisson tail (300 sources in five minutes on a silent
+//! port score about 80, not infinity), so one threshold serves 445 and
+//! 5168 alike.
 //!
 //! **Evidence (rule 6).** An alert opens when a window scores at least
 //! `open_score` (6) and observed/expected is at least `min_ratio` (1.5):
@@ -88,8 +89,9 @@
 //! **Lifecycle.** `rising` while the 5-minute excess sets new highs; `peak`
 //! after 15 minutes without one (dated at the high); `tapering` below half
 //! the peak excess; back to `rising` on a new high 20% above the old;
-//! `closed` after `close_after_minutes` (30) up-minutes in a row below
-//! `close_score` (2, hysteresis), dated at the first quiet minute. Each
+//! `closed` after `close_after_minutes` (30) up-minutes in a row with every
+//! window below `close_score` (2, hysteresis), dated at the end of the last
+//! minute whose 5-minute window was still above it. Each
 //! transition records when it began and the minute that decided it. A
 //! campaign resuming within `reopen_within_minutes` (6 h) of the close
 //! re-opens the same alert.
@@ -107,22 +109,27 @@
 //! # Alert JSON (`portwatch.alert/1`)
 //!
 //! ```json
-//! {"schema":"portwatch.alert/1","id":"a0c92e89d2ea9435","proto":"tcp","port":5168,
+//! {"schema":"portwatch.alert/1","id":"369c41a8f157fde9","proto":"tcp","port":5168,
 //!  "kind":"new_port","moved":"both","state":"closed",
 //!  "transitions":[{"state":"rising","at":"2026-01-06T12:00:00Z","decided":"2026-01-06T12:01:00Z"},
-//!                 {"state":"peak","at":"2026-01-06T12:40:00Z","decided":"2026-01-06T12:55:00Z"},
-//!                 {"state":"tapering","at":"2026-01-06T14:10:00Z","decided":"2026-01-06T14:10:00Z"},
-//!                 {"state":"closed","at":"2026-01-06T18:20:00Z","decided":"2026-01-06T18:49:00Z"}],
+//!                 {"state":"peak","at":"2026-01-06T12:38:00Z","decided":"2026-01-06T12:53:00Z"},
+//!                 {"state":"tapering","at":"2026-01-06T13:25:00Z","decided":"2026-01-06T13:25:00Z"},
+//!                 {"state":"closed","at":"2026-01-06T18:04:00Z","decided":"2026-01-06T19:28:00Z"}],
 //!  "onset":"2026-01-06T12:00:00Z","opened":"2026-01-06T12:01:00Z",
-//!  "last_active":"2026-01-06T18:19:00Z","closed":"2026-01-06T18:20:00Z",
-//!  "peak":{"at":"2026-01-06T12:41:00Z","sources":290,"packets":520,"targets":505},
+//!  "last_active":"2026-01-06T18:03:00Z","closed":"2026-01-06T18:04:00Z",
+//!  "peak":{"at":"2026-01-06T12:34:00Z","sources":213,"packets":373,"targets":372},
 //!  "baseline_at_onset":{"sources_per_min":0.0005,"packets_per_min":0.0005},
-//!  "score":{"at_open":31.5,"max":160.2,"ratio_at_open":4100.0,"window_minutes":5},
-//!  "during":{"minutes":380,"gap_minutes":0,"packets":61000,"source_minutes":30000,
-//!            "sources_at_least":300,"targets_peak_per_min":505},
-//!  "top_sources":[{"addr":"203.0.113.7","packets":410}],
-//!  "summary":"5168/tcp: new port began 2026-01-06 12:00 UTC; 300+ sources, ..."}
+//!  "score":{"at_open":15.4,"max":459.8,"ratio_at_open":4608.0,"window_minutes":5},
+//!  "during":{"minutes":449,"gap_minutes":0,"packets":29706,"source_minutes":17326,
+//!            "sources_at_least":276,"targets_peak_per_min":372},
+//!  "top_sources":[{"addr":"108.0.96.224","packets":462},{"addr":"49.211.84.163","packets":445}],
+//!  "summary":"5168/tcp: new port began 2026-01-06 12:00 UTC; 276+ sources, peak 213 sources/min
+//!             at 2026-01-06 12:34 UTC vs 0.00/min normal (sources and packets moved); back to
+//!             background by 2026-01-06 18:04 UTC"}
 //! ```
+//!
+//! (The simulated 5168-like campaign of the evaluation suite, numbers
+//! rounded and top sources cut to two; the summary is one line.)
 //!
 //! Times are RFC 3339 UTC minutes; `closed` is null while open; `reopened:
 //! true` marks a transition that re-opened the alert. Fields are documented

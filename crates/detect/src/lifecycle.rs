@@ -10,7 +10,7 @@ use portwatch_sketch::{DistinctCounter, hash_ip};
 use crate::DetectConfig;
 use crate::alert::{
     ALERT_SCHEMA, Alert, AlertId, AlertUpdate, Baseline, Change, Kind, Moved, Peak, Score, State,
-    Totals, TopSource, Transition,
+    TopSource, Totals, Transition,
 };
 use crate::baseline::{Rates, SeriesModel, WINDOWS};
 use crate::finding::{Finding, Rec};
@@ -71,7 +71,10 @@ pub(crate) struct OpenAlert {
     peak_excess: f64,
     peak_excess_at: i64,
     quiet_run: u32,
-    quiet_start: i64,
+    /// Last minute whose 5-minute window was still above the close score:
+    /// the longer windows stay high for up to an hour after a campaign
+    /// ends, so they hold the alert open but do not date its end.
+    last_busy: i64,
     last_minute: i64,
     top: BTreeMap<IpAddr, u64>,
     distinct: DistinctCounter,
@@ -84,7 +87,7 @@ impl OpenAlert {
             peak_excess: view.basis(kind)[1].excess_rate(),
             peak_excess_at: view.minute,
             quiet_run: 0,
-            quiet_start: view.minute,
+            last_busy: view.minute,
             last_minute: view.minute,
             top: BTreeMap::new(),
             distinct: DistinctCounter::new(),
@@ -142,7 +145,11 @@ impl OpenAlert {
     }
 
     /// Re-opens a closed alert on the same port: a campaign resumed.
-    pub(crate) fn reopen(alert: &mut Alert, view: &View<'_>, f: &Finding) -> (OpenAlert, AlertUpdate) {
+    pub(crate) fn reopen(
+        alert: &mut Alert,
+        view: &View<'_>,
+        f: &Finding,
+    ) -> (OpenAlert, AlertUpdate) {
         let mut open = OpenAlert::new(view, f.kind);
         for t in &alert.top_sources {
             open.top.insert(t.addr, t.packets);
@@ -197,7 +204,8 @@ impl OpenAlert {
             self.distinct.insert_hash(hash_ip(addr));
         }
         if self.top.len() > TOP_KEEP {
-            let keep: Vec<(IpAddr, u64)> = ranked(&self.top).into_iter().take(TOP_KEEP / 2).collect();
+            let keep: Vec<(IpAddr, u64)> =
+                ranked(&self.top).into_iter().take(TOP_KEEP / 2).collect();
             self.top = keep.into_iter().collect();
         }
     }
@@ -267,18 +275,19 @@ impl OpenAlert {
             }
         }
 
+        if basis[1].score >= cfg.close_score {
+            self.last_busy = t;
+            alert.last_active = t;
+        }
         let mut closed = false;
         if score >= cfg.close_score {
             self.quiet_run = 0;
-            alert.last_active = t;
         } else {
-            if self.quiet_run == 0 {
-                self.quiet_start = t;
-            }
             self.quiet_run += 1;
             if self.quiet_run >= cfg.close_after_minutes {
-                push(alert, &mut changes, State::Closed, self.quiet_start, t);
-                alert.closed = Some(self.quiet_start);
+                let back = self.last_busy + 60;
+                push(alert, &mut changes, State::Closed, back, t);
+                alert.closed = alert.transitions.last().map(|c| c.at);
                 closed = true;
             }
         }

@@ -26,7 +26,11 @@ impl UpMinutes {
 
     /// Up-minutes in the `w`-minute window ending with `minute`.
     pub(crate) fn count(&self, minute: i64, w: i64) -> f64 {
-        self.recent.iter().rev().take_while(|&&m| m > minute - w * 60).count() as f64
+        self.recent
+            .iter()
+            .rev()
+            .take_while(|&&m| m > minute - w * 60)
+            .count() as f64
     }
 }
 

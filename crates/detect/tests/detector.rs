@@ -20,7 +20,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -48,7 +51,9 @@ fn sample(first: u32, n: u64, per: u64) -> MinuteSample {
         packets: n * per,
         sources: n,
         targets: n * per,
-        top: (0..n.min(32) as u32).map(|i| (addr(first + i), per)).collect(),
+        top: (0..n.min(32) as u32)
+            .map(|i| (addr(first + i), per))
+            .collect(),
     }
 }
 
@@ -121,17 +126,30 @@ fn campaign_lifecycle_and_reopen() {
             _ => 0,
         }
     };
-    let (d, updates) = run(small_cfg(), 1440 + 400, |_| true, |i| {
-        let n = wave(i);
-        if n > 0 { vec![(port, sample(i as u32 * 1000, n, 2))] } else { vec![] }
-    });
+    let (d, updates) = run(
+        small_cfg(),
+        1440 + 400,
+        |_| true,
+        |i| {
+            let n = wave(i);
+            if n > 0 {
+                vec![(port, sample(i as u32 * 1000, n, 2))]
+            } else {
+                vec![]
+            }
+        },
+    );
     let alerts: Vec<&Alert> = d.alerts().collect();
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     let a = alerts[0];
     check_invariants(a);
     assert_eq!(a.kind, Kind::NewPort);
     assert_eq!(a.onset, T0 + 1440 * 60);
-    assert!(a.opened - a.onset <= 120, "detected {} s after onset", a.opened - a.onset);
+    assert!(
+        a.opened - a.onset <= 120,
+        "detected {} s after onset",
+        a.opened - a.onset
+    );
     let states: Vec<State> = a.transitions.iter().map(|t| t.state).collect();
     assert_eq!(
         states,
@@ -154,7 +172,11 @@ fn campaign_lifecycle_and_reopen() {
     assert_eq!(a.top_sources.len(), 10);
     assert!(updates.iter().any(|u| u.change == Change::Reopened));
     assert!(updates.iter().all(|u| u.alert.id == a.id));
-    assert!(a.summary.starts_with("5168/tcp: new port began"), "{}", a.summary);
+    assert!(
+        a.summary.starts_with("5168/tcp: new port began"),
+        "{}",
+        a.summary
+    );
     // The busy port never alerted, and the campaign did not teach 5168's
     // baseline that it is normal.
     assert!(d.baseline(port, T0 + 1500 * 60).0 < 0.05);
@@ -164,8 +186,18 @@ fn campaign_lifecycle_and_reopen() {
 fn gaps_are_gaps_not_silence() {
     // Two hours down on day two, including the busy hour: no alert, and
     // the gap is visible.
-    let (d, _) = run(small_cfg(), 2 * 1440, |i| !(1440 + 780..1440 + 900).contains(&i), |_| vec![]);
-    assert_eq!(d.alerts().count(), 0, "{:#?}", d.alerts().collect::<Vec<_>>());
+    let (d, _) = run(
+        small_cfg(),
+        2 * 1440,
+        |i| !(1440 + 780..1440 + 900).contains(&i),
+        |_| vec![],
+    );
+    assert_eq!(
+        d.alerts().count(),
+        0,
+        "{:#?}",
+        d.alerts().collect::<Vec<_>>()
+    );
     let g = d.gaps();
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].start, T0 + (1440 + 780) * 60);
@@ -185,13 +217,18 @@ fn skipped_minutes_are_gaps_too() {
 #[test]
 fn one_loud_source_is_a_flood_not_a_campaign() {
     let port = key("12345/tcp");
-    let (d, _) = run(small_cfg(), 1440 + 200, |_| true, |i| {
-        if (1440..1500).contains(&i) {
-            vec![(port, sample(42, 1, 400))]
-        } else {
-            vec![]
-        }
-    });
+    let (d, _) = run(
+        small_cfg(),
+        1440 + 200,
+        |_| true,
+        |i| {
+            if (1440..1500).contains(&i) {
+                vec![(port, sample(42, 1, 400))]
+            } else {
+                vec![]
+            }
+        },
+    );
     let a: Vec<&Alert> = d.alerts().collect();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].kind, Kind::SingleSource);
@@ -262,16 +299,24 @@ fn bad_input_is_refused_and_changes_nothing() {
 #[test]
 fn alert_json_round_trips() {
     let port = key("0/udp");
-    let (d, _) = run(small_cfg(), 1440 + 120, |_| true, |i| {
-        if (1440..1480).contains(&i) {
-            vec![(port, sample(i as u32 * 100, 40, 1))]
-        } else {
-            vec![]
-        }
-    });
+    let (d, _) = run(
+        small_cfg(),
+        1440 + 120,
+        |_| true,
+        |i| {
+            if (1440..1480).contains(&i) {
+                vec![(port, sample(i as u32 * 100, 40, 1))]
+            } else {
+                vec![]
+            }
+        },
+    );
     let a = d.alerts().next().expect("alert");
     let json = a.to_json();
-    assert!(json.starts_with("{\"schema\":\"portwatch.alert/1\""), "{json}");
+    assert!(
+        json.starts_with("{\"schema\":\"portwatch.alert/1\""),
+        "{json}"
+    );
     assert!(json.contains("\"proto\":\"udp\",\"port\":0"));
     let back: Alert = serde_json::from_str(&json).expect("parse");
     assert_eq!(&back, a);

@@ -16,9 +16,17 @@ fn scenario_suite_meets_the_targets() {
     eprintln!("{}", table(&rows));
     for r in rows.iter().filter(|r| r.detector == "portwatch") {
         let s = &r.score;
-        assert_eq!(s.found, s.campaigns, "{}: a labelled campaign was missed", r.scenario);
+        assert_eq!(
+            s.found, s.campaigns,
+            "{}: a labelled campaign was missed",
+            r.scenario
+        );
         assert_eq!(s.false_alerts, 0, "{}: false campaign alerts", r.scenario);
-        assert_eq!(s.floods_found, s.floods, "{}: flood not reported as single-source", r.scenario);
+        assert_eq!(
+            s.floods_found, s.floods,
+            "{}: flood not reported as single-source",
+            r.scenario
+        );
         if r.scenario.starts_with("background only") {
             assert!(s.false_per_kilo_port_day() <= 1.0);
         }
@@ -43,7 +51,11 @@ fn scenario_suite_meets_the_targets() {
         .iter()
         .find(|(n, _)| n.starts_with("port 0"))
         .expect("port 0 scenario");
-    let mut protos: Vec<_> = zero.iter().filter(|a| a.port == 0).map(|a| a.proto).collect();
+    let mut protos: Vec<_> = zero
+        .iter()
+        .filter(|a| a.port == 0)
+        .map(|a| a.proto)
+        .collect();
     protos.sort();
     assert_eq!(protos.len(), 2, "{zero:?}");
 }
@@ -76,7 +88,9 @@ fn batch_step_and_rerun_from_a_checkpoint_agree() {
     // and the same ids, without duplicates.
     let mut again = checkpoint.expect("checkpoint");
     for m in &s.minutes[half..] {
-        again.step(m.start, m.sensor_up, &m.samples).expect("re-run");
+        again
+            .step(m.start, m.sensor_up, &m.samples)
+            .expect("re-run");
     }
     let rerun: Vec<_> = again.alerts().cloned().collect();
     assert_eq!(rerun, batch);

@@ -181,7 +181,12 @@ pub fn series(sc: &Scenario) -> Series {
                 packets: b.packets,
                 sources: b.sources.estimate(),
                 targets: b.targets.estimate(),
-                top: b.top_sources.top(32).iter().map(|e| (e.addr, e.count)).collect(),
+                top: b
+                    .top_sources
+                    .top(32)
+                    .iter()
+                    .map(|e| (e.addr, e.count))
+                    .collect(),
             },
         ));
     }
