@@ -13,6 +13,17 @@
 //! embedded use; a PostgreSQL implementation of the same trait is planned for
 //! the distributed deployment. [`open_store`] picks one from a path or URL.
 //!
+//! How answers are composed:
+//! * Top ports over a range merge the coarsest stored buckets that tile it
+//!   exactly: minutes up to the first 5-minute boundary, then 5-minute
+//!   buckets, hours, whole days in the middle, and back down at the end.
+//!   A two-day report reads two day buckets per port, and distinct counts
+//!   are exact merges of the sketches, never sums.
+//! * A series at some width returns that width's stored buckets that
+//!   overlap the range (whole buckets; empty ones absent).
+//! * Sources are kept per UTC day, so a range selects the days it overlaps.
+//! * Ranges are half-open and in whole UTC minutes; open ends mean "all".
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use portwatch_store::{Store, SqliteStore};

@@ -53,8 +53,8 @@ impl TimeRange {
             None => Ok(open),
             Some(t) if t.nanos().rem_euclid(60_000_000_000) == 0 => Ok(t.secs()),
             Some(t) => Err(StoreError::InvalidQuery(format!(
-                "range {name} {} is not a whole UTC minute",
-                t.nanos()
+                "range {name} {t} (+{} ns) is not a whole UTC minute",
+                t.nanos().rem_euclid(60_000_000_000) % 1_000_000_000
             ))),
         };
         let from = bound(self.from, MIN_SECS, "start")?;
@@ -206,4 +206,26 @@ pub struct StreamTotals {
     pub label: Option<String>,
     pub batches: u64,
     pub counts: ClassCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_whole_minutes_in_order() {
+        let t = |s| Timestamp::from_secs(s);
+        assert_eq!(TimeRange::new(t(60), t(180)).secs().unwrap(), (60, 180));
+        assert_eq!(TimeRange::ALL.secs().unwrap(), (MIN_SECS, MAX_SECS));
+        assert!(matches!(
+            TimeRange::new(t(61), t(180)).secs(),
+            Err(StoreError::InvalidQuery(_))
+        ));
+        let half = TimeRange::new(t(60), Timestamp::from_nanos(120_000_000_001));
+        assert!(half.secs().unwrap_err().to_string().contains("+1 ns"));
+        assert!(TimeRange::new(t(180), t(60)).secs().is_err());
+        // Open bounds lie beyond anything a timestamp can say, on day edges.
+        assert!(MIN_SECS < Timestamp(i64::MIN).secs() && MAX_SECS > Timestamp(i64::MAX).secs());
+        assert_eq!((MIN_SECS % 86_400, MAX_SECS % 86_400), (0, 0));
+    }
 }

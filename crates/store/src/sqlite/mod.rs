@@ -3,6 +3,7 @@
 mod codec;
 mod read;
 mod schema;
+mod top;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -33,10 +34,21 @@ const SQLITE_NOTADB: i32 = 26;
 /// table and its port index all over; a roomy cache keeps that in memory.
 const CACHE_KIB: &str = "-131072";
 
+/// How long an operation waits for a connection. Generous, because with an
+/// in-memory database every operation waits for the one connection, and a
+/// merge of a large capture takes a while.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// A store in one SQLite database.
+///
+/// Clones share the database. Merges are serialized within the process (a
+/// queue, not a timeout); another process writing the same file waits up to
+/// a busy timeout. On a file, reports read while a merge writes and see the
+/// state before it; an in-memory store does one thing at a time.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: Pool,
+    writer: Arc<Mutex<()>>,
     /// For an in-memory database: a connection held open for the store's
     /// lifetime, because the database disappears with its last connection.
     _keepalive: Option<Arc<Mutex<SqliteConnection>>>,
@@ -49,6 +61,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
+            .page_size(8192)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
@@ -63,6 +76,7 @@ impl SqliteStore {
         // (WAL readers never block the writer).
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| open_error(path, e))?;
@@ -70,6 +84,7 @@ impl SqliteStore {
         tracing::debug!(path = %path.display(), "store opened");
         Ok(SqliteStore {
             pool,
+            writer: Arc::default(),
             _keepalive: None,
         })
     }
@@ -88,12 +103,14 @@ impl SqliteStore {
         // second connection would only wait.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| open_error(path, e))?;
         schema::migrate(&pool, path).await?;
         Ok(SqliteStore {
             pool,
+            writer: Arc::default(),
             _keepalive: Some(Arc::new(Mutex::new(keepalive))),
         })
     }
@@ -125,10 +142,12 @@ pub(crate) fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
 #[async_trait]
 impl Store for SqliteStore {
     async fn merge_batch(&self, batch: &Batch) -> Result<MergeOutcome, StoreError> {
+        let _one_writer = self.writer.lock().await;
         write::merge_batch(self.pool(), batch).await
     }
 
     async fn describe_stream(&self, stream: &str, label: &str) -> Result<(), StoreError> {
+        let _one_writer = self.writer.lock().await;
         write::describe_stream(self.pool(), stream, label).await
     }
 

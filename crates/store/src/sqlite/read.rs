@@ -6,13 +6,13 @@ use std::net::IpAddr;
 
 use futures_util::TryStreamExt;
 use portwatch_aggregate::{ClassCounts, SourceStats};
-use portwatch_core::{PortKey, Timestamp};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use portwatch_core::Timestamp;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::codec::{self, class_code, series_columns, source_columns, uint};
 use crate::error::db;
 use crate::range::{ceil_to, floor_to, tiles};
-use crate::reduce::{self, Merged};
+use crate::reduce;
 use crate::{
     PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, StoreError, StoreTotals,
     StreamTotals, TopPortsQuery,
@@ -21,7 +21,7 @@ use crate::{
 const DAY: i64 = 86_400;
 
 /// Days listed in one series statement.
-const DAYS_PER_STATEMENT: usize = 256;
+pub(super) const DAYS_PER_STATEMENT: usize = 256;
 
 pub(crate) async fn top_ports(
     pool: &SqlitePool,
@@ -29,35 +29,33 @@ pub(crate) async fn top_ports(
 ) -> Result<Vec<PortTotals>, StoreError> {
     let (from, to) = q.range.secs()?;
     let mut tx = pool.begin().await.map_err(db("starting a read"))?;
-    let mut ports: HashMap<PortKey, Merged> = HashMap::new();
-    for tile in tiles(from, to) {
-        let mut sql =
-            QueryBuilder::<Sqlite>::new(concat!("SELECT ", series_columns!(), " FROM series"));
-        sql.push(" WHERE width = ")
-            .push_bind(tile.width.secs())
-            .push(" AND start >= ")
-            .push_bind(tile.from)
-            .push(" AND start < ")
-            .push_bind(tile.to)
-            .push(" AND class = ")
-            .push_bind(class_code(q.class));
-        if let Some(proto) = q.proto {
-            sql.push(" AND proto = ")
-                .push_bind(i64::from(proto.number()));
-        }
-        let mut rows = sql.build().fetch(&mut *tx);
-        while let Some(row) = rows.try_next().await.map_err(db("reading top ports"))? {
-            let key = codec::series_key(&row)?;
-            let (bucket, active) = codec::series_bucket(&row)?;
-            ports.entry(key.port).or_default().add(&bucket, active);
-        }
-    }
+    let ports = super::top::merged_ports(&mut tx, q, &tiles(from, to)).await?;
     let mut out: Vec<PortTotals> = ports
         .into_iter()
         .map(|(port, m)| m.into_port_totals(port))
         .collect();
     reduce::rank_ports(&mut out, q.order, q.limit);
     Ok(out)
+}
+
+/// The first and last day with data, if any.
+pub(super) async fn day_span(
+    conn: &mut SqliteConnection,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT MIN(start), MAX(start) FROM series WHERE width = ?")
+            .bind(DAY)
+            .fetch_one(conn)
+            .await
+            .map_err(db("reading the span of the series"))?;
+    Ok(first.zip(last))
+}
+
+/// The days that overlap `[lo, hi)` and lie in `span` (first and last day).
+pub(super) fn days(lo: i64, hi: i64, span: (i64, i64)) -> Vec<i64> {
+    (floor_to(lo, DAY).max(span.0)..hi.min(span.1 + DAY))
+        .step_by(DAY as usize)
+        .collect()
 }
 
 pub(crate) async fn series(
@@ -73,18 +71,10 @@ pub(crate) async fn series(
     let mut tx = pool.begin().await.map_err(db("starting a read"))?;
     // The index seeks once per day, so list the days, but only those the
     // store has data for (a range may be open or reach far beyond it).
-    let (first, last): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT MIN(start), MAX(start) FROM series WHERE width = ?")
-            .bind(DAY)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db("reading the span of the series"))?;
-    let (Some(first), Some(last)) = (first, last) else {
+    let Some(span) = day_span(&mut tx).await? else {
         return Ok(Vec::new());
     };
-    let days: Vec<i64> = (floor_to(lo, DAY).max(first)..hi.min(last + DAY))
-        .step_by(DAY as usize)
-        .collect();
+    let days = days(lo, hi, span);
     let mut out = Vec::new();
     for chunk in days.chunks(DAYS_PER_STATEMENT) {
         // Named, because without statistics SQLite prefers the primary key's

@@ -31,11 +31,13 @@ const V1: &[&str] = &[
         packets INTEGER NOT NULL,
         bytes INTEGER NOT NULL,
         active_minutes INTEGER NOT NULL,
+        -- the source counter's estimate, so that ranking can skip ports
+        -- whose sketches cannot matter (see read.rs)
+        sources INTEGER NOT NULL,
         first_seen INTEGER NOT NULL,
         last_seen INTEGER NOT NULL,
-        sources BLOB NOT NULL,
-        targets BLOB NOT NULL,
-        top_sources BLOB NOT NULL,
+        -- source counter, target counter and top sources: see codec.rs
+        sketches BLOB NOT NULL,
         PRIMARY KEY (width, start, class, proto, port)
     ) WITHOUT ROWID",
     // One port's series. Led by the UTC day so that a merge's index inserts

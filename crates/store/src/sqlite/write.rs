@@ -22,7 +22,7 @@ use crate::{MergeOutcome, StoreError};
 
 const DAY: i64 = 86_400;
 
-/// Rows per multi-row statement (14 values each, far below SQLite's and
+/// Rows per multi-row statement (13 values each, far below SQLite's and
 /// PostgreSQL's bind limits). Shorter tails are written in power-of-two
 /// pieces so that only a handful of statement shapes get prepared and cached.
 const ROWS_PER_STATEMENT: usize = 256;
@@ -115,29 +115,44 @@ async fn merge_counts(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), 
 }
 
 async fn merge_series(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    use BucketWidth::{Day, FiveMinutes, Hour, Minute};
     let minutes = plan::by_time(batch);
     let none = HashMap::new();
-    for day in plan::runs(&minutes, BucketWidth::Day) {
+    for day in plan::runs(&minutes, Day) {
         let mut new_in_day = HashMap::new();
-        for hour in plan::runs(day, BucketWidth::Hour) {
-            let mut rows = plan::stage(hour, BucketWidth::Minute, &none);
-            upsert_series(conn, BucketWidth::Minute, &mut rows).await?;
-            for width in [BucketWidth::FiveMinutes, BucketWidth::Hour] {
-                let mut new = HashMap::new();
-                plan::count_new(&rows, width, &mut new);
-                let mut coarse = plan::stage(hour, width, &new);
-                upsert_series(conn, width, &mut coarse).await?;
+        for hour in plan::runs(day, Hour) {
+            let mut rows = plan::stage(hour, Minute, &none);
+            absorb(conn, Minute, &mut rows).await?;
+            let (mut new_5m, mut new_1h) = (HashMap::new(), HashMap::new());
+            plan::count_new(&rows, FiveMinutes, &mut new_5m);
+            plan::count_new(&rows, Hour, &mut new_1h);
+            plan::count_new(&rows, Day, &mut new_in_day);
+            // Roll up while SQLite (on its own thread) writes the minutes.
+            let (written, (mut five, mut hourly)) = tokio::join!(
+                biased;
+                write_series(conn, Minute, &mut rows),
+                async {
+                    (
+                        plan::stage(hour, FiveMinutes, &new_5m),
+                        plan::stage(hour, Hour, &new_1h),
+                    )
+                }
+            );
+            written?;
+            for (width, rows) in [(FiveMinutes, &mut five), (Hour, &mut hourly)] {
+                absorb(conn, width, rows).await?;
+                write_series(conn, width, rows).await?;
             }
-            plan::count_new(&rows, BucketWidth::Day, &mut new_in_day);
         }
-        let mut rows = plan::stage(day, BucketWidth::Day, &new_in_day);
-        upsert_series(conn, BucketWidth::Day, &mut rows).await?;
+        let mut rows = plan::stage(day, Day, &new_in_day);
+        absorb(conn, Day, &mut rows).await?;
+        write_series(conn, Day, &mut rows).await?;
     }
     Ok(())
 }
 
-/// Merges what the store holds into `rows` (all of one width), then writes them.
-async fn upsert_series(
+/// Merges what the store holds into `rows` (all of one width).
+async fn absorb(
     conn: &mut SqliteConnection,
     width: BucketWidth,
     rows: &mut [Staged],
@@ -151,15 +166,12 @@ async fn upsert_series(
         // The rows of a batch's minutes (and their 5-minute buckets) are
         // about all there is in their time range: read it in one scan.
         BucketWidth::Minute | BucketWidth::FiveMinutes => {
-            absorb_range(conn, width, rows, &index).await?
+            absorb_range(conn, width, rows, &index).await
         }
         // An hour or day holds far more ports than one batch of minutes
         // may touch: look up just the batch's keys.
-        BucketWidth::Hour | BucketWidth::Day => absorb_keys(conn, width, rows, &index).await?,
+        BucketWidth::Hour | BucketWidth::Day => absorb_keys(conn, width, rows, &index).await,
     }
-    // In primary-key order, so that new rows append to the table's B-tree.
-    rows.sort_unstable_by_key(|s| (s.key.start, s.key.class, s.key.port));
-    write_series(conn, width, rows).await
 }
 
 async fn absorb_range(
@@ -247,8 +259,8 @@ async fn absorb_keys(
 /// A series row as bound values, converted (and range-checked) up front
 /// because binding cannot fail halfway through a statement.
 struct SeriesValues {
-    ints: [i64; 11],
-    blobs: [Vec<u8>; 3],
+    ints: [i64; 12],
+    sketches: Vec<u8>,
 }
 
 fn series_values(width: BucketWidth, s: &Staged) -> Result<SeriesValues, StoreError> {
@@ -264,52 +276,67 @@ fn series_values(width: BucketWidth, s: &Staged) -> Result<SeriesValues, StoreEr
             int("packets", b.packets)?,
             int("bytes", b.bytes)?,
             int("active minutes", s.active())?,
+            int("sources", b.sources.estimate())?,
             b.first_seen.0,
             b.last_seen.0,
         ],
-        blobs: [
-            b.sources.to_bytes(),
-            b.targets.to_bytes(),
-            b.top_sources.to_bytes(),
-        ],
+        sketches: codec::pack_sketches(b),
     })
 }
 
+/// Writes `rows` (all of one width), merged already, with multi-row upserts.
 async fn write_series(
     conn: &mut SqliteConnection,
     width: BucketWidth,
-    rows: &[Staged],
+    rows: &mut [Staged],
 ) -> Result<(), StoreError> {
-    for chunk in pow2_chunks(rows, ROWS_PER_STATEMENT) {
-        let values = chunk
-            .iter()
-            .map(|s| series_values(width, s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO series (width, start, day, class, proto, port, packets, bytes, active_minutes, \
-             first_seen, last_seen, sources, targets, top_sources) ",
+    // In primary-key order, so that new rows append to the table's B-tree.
+    rows.sort_unstable_by_key(|s| (s.key.start, s.key.class, s.key.port));
+    let mut chunks = pow2_chunks(rows, ROWS_PER_STATEMENT);
+    let mut next = chunks
+        .next()
+        .map(|c| series_statement(width, c))
+        .transpose()?;
+    while let Some(mut statement) = next.take() {
+        let following = chunks.next();
+        // Encode the next chunk while SQLite's thread writes this one.
+        let (written, encoded) = tokio::join!(
+            biased;
+            statement.build().execute(&mut *conn),
+            async { following.map(|c| series_statement(width, c)).transpose() }
         );
-        q.push_values(values, |mut row, v| {
-            for i in v.ints {
-                row.push_bind(i);
-            }
-            for b in v.blobs {
-                row.push_bind(b);
-            }
-        });
-        q.push(
-            " ON CONFLICT (width, start, class, proto, port) DO UPDATE SET \
-             packets = excluded.packets, bytes = excluded.bytes, \
-             active_minutes = excluded.active_minutes, first_seen = excluded.first_seen, \
-             last_seen = excluded.last_seen, sources = excluded.sources, \
-             targets = excluded.targets, top_sources = excluded.top_sources",
-        );
-        q.build()
-            .execute(&mut *conn)
-            .await
-            .map_err(db("writing series"))?;
+        written.map_err(db("writing series"))?;
+        next = encoded?;
     }
     Ok(())
+}
+
+fn series_statement(
+    width: BucketWidth,
+    chunk: &[Staged],
+) -> Result<QueryBuilder<Sqlite>, StoreError> {
+    let values = chunk
+        .iter()
+        .map(|s| series_values(width, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO series (width, start, day, class, proto, port, packets, bytes, \
+         active_minutes, sources, first_seen, last_seen, sketches) ",
+    );
+    q.push_values(values, |mut row, v| {
+        for i in v.ints {
+            row.push_bind(i);
+        }
+        row.push_bind(v.sketches);
+    });
+    q.push(
+        " ON CONFLICT (width, start, class, proto, port) DO UPDATE SET \
+         packets = excluded.packets, bytes = excluded.bytes, \
+         active_minutes = excluded.active_minutes, sources = excluded.sources, \
+         first_seen = excluded.first_seen, \
+         last_seen = excluded.last_seen, sketches = excluded.sketches",
+    );
+    Ok(q)
 }
 
 async fn merge_sources(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
