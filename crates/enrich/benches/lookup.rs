@@ -1,0 +1,89 @@
+//! Longest-prefix lookups over 100k prefixes (IPv4 and IPv6).
+
+// Inputs are generated in range; a failure here is a bug in the bench.
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use portwatch_enrich::lists::PrefixMap;
+
+/// xorshift64*: deterministic inputs without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+const PREFIXES: usize = 100_000;
+const PROBES: usize = 4096;
+
+fn bench(c: &mut Criterion) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let v4: Vec<(IpNet, u32)> = (0..PREFIXES)
+        .map(|i| {
+            let len = 8 + (rng.next() % 25) as u8;
+            let net = Ipv4Net::new(Ipv4Addr::from(rng.next() as u32), len).unwrap();
+            (IpNet::V4(net.trunc()), i as u32)
+        })
+        .collect();
+    let v6: Vec<(IpNet, u32)> = (0..PREFIXES)
+        .map(|i| {
+            // Realistic allocations: inside 2000::/3, /19 to /64.
+            let hi = (u128::from(rng.next()) << 64) | u128::from(rng.next());
+            let addr = (hi >> 3) | (1u128 << 125);
+            let len = 19 + (rng.next() % 46) as u8;
+            let net = Ipv6Net::new(Ipv6Addr::from(addr), len).unwrap();
+            (IpNet::V6(net.trunc()), i as u32)
+        })
+        .collect();
+    let mut group = c.benchmark_group("prefix_map");
+    group.bench_function("build_100k_v4", |b| {
+        b.iter(|| PrefixMap::new(black_box(v4.clone())))
+    });
+    let map4 = PrefixMap::new(v4.clone());
+    let map6 = PrefixMap::new(v6.clone());
+    // Half the probes inside listed prefixes, half random.
+    let probes4: Vec<IpAddr> = (0..PROBES)
+        .map(|i| match i % 2 {
+            0 => v4[(rng.next() as usize) % PREFIXES].0.network(),
+            _ => IpAddr::V4(Ipv4Addr::from(rng.next() as u32)),
+        })
+        .collect();
+    let probes6: Vec<IpAddr> = (0..PROBES)
+        .map(|i| match i % 2 {
+            0 => v6[(rng.next() as usize) % PREFIXES].0.network(),
+            _ => IpAddr::V6(Ipv6Addr::from(
+                ((u128::from(rng.next()) << 64) | u128::from(rng.next())) >> 3 | (1u128 << 125),
+            )),
+        })
+        .collect();
+    group.throughput(Throughput::Elements(PROBES as u64));
+    group.bench_function("lookup_100k_v4", |b| {
+        b.iter(|| {
+            probes4
+                .iter()
+                .filter(|ip| map4.longest_match(**ip).is_some())
+                .count()
+        })
+    });
+    group.bench_function("lookup_100k_v6", |b| {
+        b.iter(|| {
+            probes6
+                .iter()
+                .filter(|ip| map6.longest_match(**ip).is_some())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
