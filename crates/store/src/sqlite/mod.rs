@@ -3,6 +3,7 @@
 mod codec;
 mod read;
 mod schema;
+mod source_days;
 mod top;
 mod write;
 

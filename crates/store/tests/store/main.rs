@@ -7,3 +7,4 @@ mod late;
 mod model;
 mod once;
 mod props;
+mod ranking;
