@@ -49,22 +49,31 @@ pub enum ListError {
 #[derive(Debug, Clone, Default)]
 struct Ranges {
     starts: Vec<u128>,
-    ends: Vec<u128>,
-    /// Index of the most specific prefix covering the range.
-    entry: Vec<u32>,
+    /// End of each range and the index of the most specific prefix covering
+    /// it, side by side so a hit costs one more cache line, not two.
+    tail: Vec<(u128, u32)>,
+    /// `index[b]` is the first range whose start has top 16 bits >= `b`, so a
+    /// lookup searches only the few ranges of its own /16 bucket.
+    index: Vec<u32>,
+    /// Bits below the top 16 of the family's addresses (16 or 112).
+    shift: u32,
 }
+
+const BUCKETS: usize = 1 << 16;
 
 impl Ranges {
     /// Flattens nested prefixes: `items` are (start, end, entry index).
-    fn build(mut items: Vec<(u128, u128, u32)>) -> Ranges {
+    fn build(mut items: Vec<(u128, u128, u32)>, bits: u32) -> Ranges {
         // Parents before children; equal prefixes in input order, so the
         // later one ends on top of the stack and wins.
         items.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        let mut out = Ranges::default();
+        let mut out = Ranges {
+            shift: bits - 16,
+            ..Ranges::default()
+        };
         let mut emit = |from: u128, to: u128, e: u32| {
             out.starts.push(from);
-            out.ends.push(to);
-            out.entry.push(e);
+            out.tail.push((to, e));
         };
         let mut stack: Vec<(u128, u32)> = Vec::new();
         let mut cursor: u128 = 0;
@@ -98,12 +107,26 @@ impl Ranges {
                 None => finished = true,
             }
         }
+        let shift = out.shift;
+        let mut first = 0usize;
+        out.index = (0..=BUCKETS)
+            .map(|b| {
+                first += out.starts[first..].partition_point(|&s| ((s >> shift) as usize) < b);
+                u32::try_from(first).unwrap_or(u32::MAX)
+            })
+            .collect();
         out
     }
 
     fn find(&self, x: u128) -> Option<u32> {
-        let i = self.starts.partition_point(|&s| s <= x).checked_sub(1)?;
-        (x <= self.ends[i]).then(|| self.entry[i])
+        let b = (x >> self.shift) as usize;
+        let lo = *self.index.get(b)? as usize;
+        let hi = *self.index.get(b + 1)? as usize;
+        // Ranges before `lo` start in lower buckets, so below `x`; ranges
+        // from `hi` on start above it.
+        let i = (lo + self.starts.get(lo..hi)?.partition_point(|&s| s <= x)).checked_sub(1)?;
+        let &(end, entry) = self.tail.get(i)?;
+        (x <= end).then_some(entry)
     }
 }
 
@@ -151,8 +174,8 @@ impl<V> PrefixMap<V> {
             }
         }
         PrefixMap {
-            v4: Ranges::build(v4),
-            v6: Ranges::build(v6),
+            v4: Ranges::build(v4, 32),
+            v6: Ranges::build(v6, 128),
             entries,
         }
     }
@@ -497,11 +520,24 @@ mod tests {
                     (IpNet::V4(n.trunc()), i)
                 })
                 .collect();
+            // The same shapes in the top 32 bits of IPv6.
+            let entries6: Vec<(IpNet, usize)> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, len))| {
+                    let a = u128::from(a & 0xff00_00ff) << 96;
+                    let n = ipnet::Ipv6Net::new(a.into(), len).unwrap();
+                    (IpNet::V6(n.trunc()), i)
+                })
+                .collect();
             let map = PrefixMap::new(entries.clone());
+            let map6 = PrefixMap::new(entries6.clone());
             for p in probes.iter().copied() {
                 for a in [p, p & 0xff00_00ff] {
                     let ip = IpAddr::V4(a.into());
                     prop_assert_eq!(map.longest_match(ip).map(|(_, v)| *v), naive(&entries, ip));
+                    let ip6 = IpAddr::V6((u128::from(a) << 96 | u128::from(p)).into());
+                    prop_assert_eq!(map6.longest_match(ip6).map(|(_, v)| *v), naive(&entries6, ip6));
                 }
             }
         }
