@@ -85,5 +85,26 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Loading the shipped KEV snapshot, and one port's merged history: the cost
+/// paid once at start and once per alert.
+fn kev(c: &mut Criterion) {
+    use portwatch_core::Timestamp;
+    use portwatch_enrich::{kev::Catalog, knowledge::Knowledge};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/kev-2025-08-25.json.gz");
+    let mut group = c.benchmark_group("kev");
+    group.sample_size(20);
+    group.bench_function("load_snapshot", |b| {
+        b.iter(|| Catalog::load(&path).unwrap())
+    });
+    let catalog = Catalog::load(&path).unwrap();
+    let knowledge = Knowledge::builtin();
+    let onset = Timestamp::parse_rfc3339("2022-06-01T00:00:00Z").unwrap();
+    let smb = "445/tcp".parse().unwrap();
+    group.bench_function("vulns_for_port_445", |b| {
+        b.iter(|| catalog.vulns_for_port(knowledge, black_box(smb), onset, 3650))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, kev);
 criterion_main!(benches);

@@ -165,9 +165,7 @@ impl ProductRule {
             return p.eq_ignore_ascii_case(product);
         }
         if let Some(sub) = &self.product_contains {
-            return product
-                .to_ascii_lowercase()
-                .contains(&sub.to_ascii_lowercase());
+            return contains_ignore_ascii_case(product.as_bytes(), sub.as_bytes());
         }
         true
     }
@@ -372,6 +370,14 @@ impl Knowledge {
         out.dedup();
         out
     }
+}
+
+/// Substring test without allocating: it runs for every KEV entry and rule.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn is_cve(s: &str) -> bool {
