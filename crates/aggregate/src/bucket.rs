@@ -5,6 +5,7 @@ use portwatch_sketch::{DistinctCounter, TopK};
 use serde::{Deserialize, Serialize};
 
 use crate::TOP_SOURCES;
+use crate::observation::Observation;
 
 /// Which kind of series a bucket belongs to: scanning, or replies to spoofed
 /// traffic. "Other" events have no series.
@@ -78,13 +79,19 @@ impl Default for PortBucket {
 
 impl PortBucket {
     pub fn observe(&mut self, ev: &Event<'_>) {
+        self.observe_hashed(&Observation::of(ev));
+    }
+
+    /// [`Self::observe`] with the addresses already hashed.
+    #[inline]
+    pub fn observe_hashed(&mut self, o: &Observation) {
         self.packets += 1;
-        self.bytes += u64::from(ev.ip_len);
-        self.sources.insert_ip(ev.src);
-        self.targets.insert_ip(ev.dst);
-        self.top_sources.add(ev.src, 1);
-        self.first_seen = self.first_seen.min(ev.ts);
-        self.last_seen = self.last_seen.max(ev.ts);
+        self.bytes += u64::from(o.ip_len);
+        self.sources.insert_hash(o.src_hash);
+        self.targets.insert_hash(o.dst_hash);
+        self.top_sources.add(o.src, 1);
+        self.first_seen = self.first_seen.min(o.ts);
+        self.last_seen = self.last_seen.max(o.ts);
     }
 
     pub fn merge(&mut self, other: &PortBucket) {

@@ -14,15 +14,25 @@
 //! any split of it (the property tests in `tests/merge.rs` check exactly this).
 //! Coarser buckets are [`rollup`]s of minutes. No I/O and no clock here: time
 //! is the events' own.
+//!
+//! For speed, an event can be reduced once to an [`Observation`] (addresses
+//! hashed once for every sketch it feeds), and the work can be split between
+//! threads by [`Shard`]: each sees every event but keeps disjoint keys, so
+//! their batches are concatenated, never merged.
 
 mod aggregator;
 mod bucket;
 mod counts;
+mod minutes;
+mod observation;
+mod sort;
 mod source;
+mod sources;
 
 pub use aggregator::{Aggregator, Batch, BatchId};
 pub use bucket::{PortBucket, SeriesClass, SeriesKey, rollup};
 pub use counts::ClassCounts;
+pub use observation::{Observation, Shard};
 pub use source::{SourceKey, SourceStats};
 
 /// How many heavy hitters each bucket keeps (exact while a bucket has at most

@@ -2,8 +2,33 @@
 
 use std::net::IpAddr;
 
-use portwatch_core::{Class, Event, Timestamp};
+use portwatch_core::{Class, Event, PortKey, Timestamp};
 use portwatch_sketch::{DistinctCounter, PortSet};
+
+use crate::observation::Observation;
+
+/// What a source-day needs of an event (32 bytes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub(crate) ts: Timestamp,
+    pub(crate) dst_hash: u64,
+    pub(crate) ip_len: u32,
+    pub(crate) key: Option<PortKey>,
+    pub(crate) class: Class,
+}
+
+impl Hit {
+    #[inline]
+    pub(crate) fn of(o: &Observation) -> Hit {
+        Hit {
+            ts: o.ts,
+            dst_hash: o.dst_hash,
+            ip_len: o.ip_len,
+            key: o.key,
+            class: o.class,
+        }
+    }
+}
 
 /// A source on one UTC day. Keeping a day per row bounds how much one row
 /// says about a long-lived address and lets reports pick a time range.
@@ -54,16 +79,27 @@ impl SourceStats {
     }
 
     pub fn observe(&mut self, ev: &Event<'_>) {
-        self.first_seen = self.first_seen.min(ev.ts);
-        self.last_seen = self.last_seen.max(ev.ts);
-        self.bytes += u64::from(ev.ip_len);
-        match ev.class {
+        self.observe_hashed(&Observation::of(ev));
+    }
+
+    /// [`Self::observe`] with the addresses already hashed.
+    #[inline]
+    pub fn observe_hashed(&mut self, o: &Observation) {
+        self.observe_hit(&Hit::of(o));
+    }
+
+    #[inline]
+    pub(crate) fn observe_hit(&mut self, o: &Hit) {
+        self.first_seen = self.first_seen.min(o.ts);
+        self.last_seen = self.last_seen.max(o.ts);
+        self.bytes += u64::from(o.ip_len);
+        match o.class {
             Class::Probe => {
                 self.probes += 1;
-                if let Some(key) = ev.key {
+                if let Some(key) = o.key {
                     self.ports.insert(key);
                 }
-                self.targets.insert_ip(ev.dst);
+                self.targets.insert_hash(o.dst_hash);
             }
             Class::Backscatter => self.backscatter += 1,
             Class::Other(_) => self.other += 1,

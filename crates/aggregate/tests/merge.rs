@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use portwatch_aggregate::{Aggregator, BatchId, PortBucket, SeriesKey, rollup};
+use portwatch_aggregate::{Aggregator, BatchId, Observation, PortBucket, SeriesKey, Shard, rollup};
 use portwatch_core::{
     BucketWidth, DropReason, Event, Fingerprint, Proto, Timestamp, TransportInfo, classify,
     tcp_flags,
@@ -39,30 +39,48 @@ fn spec() -> impl Strategy<Value = Spec> {
         ]),
         prop::bool::weighted(0.05),
     )
-        .prop_map(|(ts_secs, src, dst, v6, proto, dport, flags, dropped)| Spec {
-            ts_secs,
-            src,
-            dst,
-            v6,
-            proto,
-            dport,
-            flags,
-            dropped,
-        })
+        .prop_map(
+            |(ts_secs, src, dst, v6, proto, dport, flags, dropped)| Spec {
+                ts_secs,
+                src,
+                dst,
+                v6,
+                proto,
+                dport,
+                flags,
+                dropped,
+            },
+        )
 }
 
 fn addr(n: u32, v6: bool, base: u32) -> IpAddr {
     if v6 {
-        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, (base >> 16) as u16, n as u16))
+        IpAddr::V6(Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            0,
+            0,
+            0,
+            0,
+            (base >> 16) as u16,
+            n as u16,
+        ))
     } else {
         IpAddr::V4(Ipv4Addr::from(base.wrapping_add(n)))
     }
 }
 
 fn feed(agg: &mut Aggregator, s: &Spec) {
+    match event(s) {
+        Some(ev) => agg.observe(&ev),
+        None => agg.drop_record(DropReason::Truncated),
+    }
+}
+
+/// The event `s` describes, or `None` for a dropped record.
+fn event(s: &Spec) -> Option<Event<'static>> {
     if s.dropped {
-        agg.drop_record(DropReason::Truncated);
-        return;
+        return None;
     }
     let proto = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6][s.proto as usize];
     let dport = if matches!(proto, Proto::Icmp | Proto::Icmpv6) {
@@ -92,7 +110,17 @@ fn feed(agg: &mut Aggregator, s: &Spec) {
         tcp_options: &[],
         payload: &[],
     };
-    agg.observe(&ev);
+    Some(ev)
+}
+
+/// Feeds `s` to every shard, as the capture pipeline's workers see every
+/// event; a dropped record is counted by the first shard alone.
+fn feed_shards(shards: &mut [Aggregator], s: &Spec) {
+    for (i, agg) in shards.iter_mut().enumerate() {
+        if !s.dropped || i == 0 {
+            feed(agg, s);
+        }
+    }
 }
 
 fn whole(specs: &[Spec]) -> Aggregator {
@@ -153,7 +181,7 @@ proptest! {
         for b in &batches {
             counts.merge(&b.counts);
             for (k, v) in &b.minutes {
-                minutes.entry(*k).or_insert_with(PortBucket::default).merge(v);
+                minutes.entry(*k).or_default().merge(v);
             }
             for (k, v) in &b.sources {
                 sources.entry(*k).or_insert_with(portwatch_aggregate::SourceStats::default).merge(v);
@@ -166,6 +194,56 @@ proptest! {
         let want_sources: std::collections::HashMap<_, _> =
             want.sources().map(|(k, v)| (*k, v.clone())).collect();
         prop_assert_eq!(sources, want_sources);
+    }
+
+    #[test]
+    fn shards_add_up_to_the_whole(
+        specs in prop::collection::vec(spec(), 0..600),
+        n in 1usize..5,
+        every in 1usize..200,
+    ) {
+        let id = |seq| BatchId { stream: "t".into(), seq };
+        let mut shards: Vec<Aggregator> =
+            (0..n).filter_map(|i| Shard::new(i, n)).map(Aggregator::for_shard).collect();
+        let mut one = Aggregator::new();
+        let mut max_ts = i64::MIN;
+        let mut seq = 0;
+        for (i, s) in specs.iter().enumerate() {
+            feed_shards(&mut shards, s);
+            feed(&mut one, s);
+            max_ts = max_ts.max(1_700_000_000 + s.ts_secs);
+            let last = i + 1 == specs.len();
+            if i % every == every - 1 || last {
+                let before = if last { i64::MAX } else { max_ts - 60 };
+                let mut parts = shards.iter_mut().map(|a| a.drain_closed(id(seq), before));
+                let mut batch = parts.next().unwrap();
+                parts.for_each(|p| batch.absorb(p));
+                prop_assert_eq!(batch, one.drain_closed(id(seq), before));
+                seq += 1;
+            }
+        }
+        prop_assert!(shards.iter().all(Aggregator::is_empty) && one.is_empty());
+    }
+
+    #[test]
+    fn observing_runs_equals_one_by_one(
+        specs in prop::collection::vec(spec(), 0..600),
+        run in 1usize..300,
+        n in 1usize..4,
+    ) {
+        for shard in (0..n).filter_map(|i| Shard::new(i, n)) {
+            let mut single = Aggregator::for_shard(shard);
+            let mut runs = Aggregator::for_shard(shard);
+            let obs: Vec<Observation> =
+                specs.iter().filter_map(event).map(|ev| Observation::of(&ev)).collect();
+            for o in &obs {
+                single.observe_hashed(o);
+            }
+            for chunk in obs.chunks(run) {
+                runs.observe_all(chunk);
+            }
+            prop_assert_eq!(&runs, &single);
+        }
     }
 
     #[test]

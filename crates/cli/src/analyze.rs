@@ -32,15 +32,17 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let report = runtime.block_on(async {
-        let store: Box<dyn Store> = match &a.db {
-            Some(db) => open_store(db).await?,
-            None => Box::new(SqliteStore::in_memory().await?),
+        let store: Option<Box<dyn Store>> = match &a.db {
+            _ if a.no_store => None,
+            Some(db) => Some(open_store(db).await?),
+            None => Some(Box::new(SqliteStore::in_memory().await?)),
         };
-        Ok::<_, anyhow::Error>(analyze(store.as_ref(), &opts).await?)
+        Ok::<_, anyhow::Error>(analyze(store.as_deref(), &opts).await?)
     })?;
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Stdout is line-buffered: a JSON report of every port is a million
+    // lines, and a write call per line took longer than writing the lines.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match a.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &analyze_doc(&report))?;

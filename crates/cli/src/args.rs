@@ -47,6 +47,9 @@ pub struct AnalyzeArgs {
     /// Store to merge into: a SQLite file (created if missing). Without it, an in-memory store is used and only the report remains.
     #[arg(long, env = "PORTWATCH_DB", value_name = "PATH")]
     pub db: Option<String>,
+    /// Aggregate and report, but write nothing (not even to an in-memory store).
+    #[arg(long, conflicts_with = "db")]
+    pub no_store: bool,
     /// Output format (json: one document, see docs/json.md).
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,

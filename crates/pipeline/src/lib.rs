@@ -10,6 +10,6 @@
 pub mod analyze;
 
 pub use analyze::{
-    AnalyzeOptions, AnalyzeReport, InputOutcome, InputReport, LocatedError, PortTotal, Progress,
-    analyze,
+    AnalyzeOptions, AnalyzeReport, CaptureOptions, CaptureOutcome, InputOutcome, InputReport,
+    LocatedError, PortTotal, PortTotals, Progress, aggregate_capture, analyze,
 };

@@ -44,18 +44,169 @@ pub struct TopEntry {
 /// Heavy hitters (top sources) with Space-Saving.
 #[derive(Clone, Debug)]
 pub struct TopK {
-    capacity: usize,
     total: u64,
+    /// At most [`MAX_CAPACITY`].
+    capacity: u32,
     exact: bool,
-    /// In arrival order; compared and serialized sorted by address.
-    slots: Vec<Slot>,
+    /// In no particular order; compared and serialized sorted by address.
+    slots: Slots,
+    /// Who is evicted next, while full; not part of the value.
+    next: Victims,
 }
 
-#[derive(Clone, Copy, Debug)]
+/// The slots with the smallest count, kept at `from..to` in ascending
+/// address order, so that Space-Saving's eviction (smallest count, then
+/// largest address) takes the last one instead of scanning every slot. A
+/// busy port-minute sees hundreds of sources for 32 slots, so nearly every
+/// packet evicted, and the scan per packet was the most expensive part of a
+/// port-minute. Counts only grow, so a listed slot whose count is no longer
+/// `floor` has simply left the list; when none is left the list is rebuilt.
+#[derive(Clone, Copy, Debug, Default)]
+struct Victims {
+    floor: u64,
+    from: u32,
+    to: u32,
+}
+
+/// One key and its bounds, 40 bytes.
+#[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     /// [`fold`] of the address: one integer compare per slot when looking up.
     fold: u64,
-    entry: TopEntry,
+    count: u64,
+    error: u64,
+    /// The address bytes when IPv6 (the fold of an IPv4 address is the
+    /// address itself); zero otherwise.
+    v6: [u8; 16],
+}
+
+impl Slot {
+    fn new(addr: IpAddr, count: u64, error: u64) -> Slot {
+        Slot {
+            fold: fold(addr),
+            count,
+            error,
+            v6: match addr {
+                IpAddr::V4(_) => [0; 16],
+                IpAddr::V6(a) => a.octets(),
+            },
+        }
+    }
+
+    #[inline]
+    fn addr(&self) -> IpAddr {
+        if self.fold >> 63 == 0 {
+            IpAddr::from((self.fold as u32).to_be_bytes())
+        } else {
+            IpAddr::from(self.v6)
+        }
+    }
+
+    #[inline]
+    fn is(&self, f: u64, key: IpAddr) -> bool {
+        self.fold == f
+            && match key {
+                IpAddr::V4(_) => true,
+                IpAddr::V6(a) => self.v6 == a.octets(),
+            }
+    }
+
+    fn entry(&self) -> TopEntry {
+        TopEntry {
+            addr: self.addr(),
+            count: self.count,
+            error: self.error,
+        }
+    }
+}
+
+/// Slots with the first one inline: most port-minutes see one source, and a
+/// summary per port-minute must not cost an allocation.
+#[derive(Clone, Debug)]
+enum Slots {
+    Inline { len: u8, slot: [Slot; 1] },
+    Heap(Vec<Slot>),
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots::Inline {
+            len: 0,
+            slot: [Slot::default()],
+        }
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Slot];
+
+    #[inline]
+    fn deref(&self) -> &[Slot] {
+        match self {
+            Slots::Inline { len, slot } => &slot[..usize::from(*len)],
+            Slots::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Slot] {
+        match self {
+            Slots::Inline { len, slot } => &mut slot[..usize::from(*len)],
+            Slots::Heap(v) => v,
+        }
+    }
+}
+
+impl Slots {
+    fn with_capacity(n: usize) -> Slots {
+        if n <= 1 {
+            Slots::default()
+        } else {
+            Slots::Heap(Vec::with_capacity(n))
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, s: Slot) {
+        match self {
+            Slots::Inline { len: len @ 0, slot } => {
+                slot[0] = s;
+                *len = 1;
+            }
+            Slots::Inline { slot, .. } => {
+                let mut v = Vec::with_capacity(4);
+                v.push(slot[0]);
+                v.push(s);
+                *self = Slots::Heap(v);
+            }
+            Slots::Heap(v) => v.push(s),
+        }
+    }
+
+    fn swap_remove(&mut self, i: usize) {
+        match self {
+            Slots::Inline { len, .. } => *len = 0,
+            Slots::Heap(v) => {
+                v.swap_remove(i);
+            }
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Slots::Inline { len, .. } => *len = (*len).min(n as u8),
+            Slots::Heap(v) => v.truncate(n),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Slots::Inline { .. } => 0,
+            Slots::Heap(v) => v.capacity() * std::mem::size_of::<Slot>(),
+        }
+    }
 }
 
 /// A 64-bit digest of an address, injective on IPv4 and disjoint between
@@ -90,15 +241,16 @@ impl TopK {
     /// A summary keeping at most `capacity` keys (clamped to 1..=65536).
     pub fn new(capacity: usize) -> Self {
         TopK {
-            capacity: capacity.clamp(1, MAX_CAPACITY),
             total: 0,
+            capacity: capacity.clamp(1, MAX_CAPACITY) as u32,
             exact: true,
-            slots: Vec::new(),
+            slots: Slots::default(),
+            next: Victims::default(),
         }
     }
 
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.capacity as usize
     }
 
     /// Counts `count` more for `key`; a count of zero changes nothing.
@@ -109,58 +261,67 @@ impl TopK {
         }
         self.total = self.total.saturating_add(count);
         let f = fold(key);
-        if let Some(i) = self.find(f, key) {
-            let e = &mut self.slots[i].entry;
-            e.count = e.count.saturating_add(count);
-        } else if self.slots.len() < self.capacity {
-            self.slots.push(Slot {
-                fold: f,
-                entry: TopEntry {
-                    addr: key,
-                    count,
-                    error: 0,
-                },
-            });
+        if self.slots.len() < self.capacity() {
+            match self.slots.iter().position(|s| s.is(f, key)) {
+                Some(i) => {
+                    let s = &mut self.slots[i];
+                    s.count = s.count.saturating_add(count);
+                }
+                None => self.slots.push(Slot::new(key, count, 0)),
+            }
         } else {
-            self.replace_min(f, key, count);
+            self.add_full(f, key, count);
         }
     }
 
-    #[inline]
-    fn find(&self, f: u64, key: IpAddr) -> Option<usize> {
-        let mut from = 0;
-        while let Some(off) = self.slots[from..].iter().position(|s| s.fold == f) {
-            let i = from + off;
-            if self.slots[i].entry.addr == key {
-                return Some(i);
-            }
-            from = i + 1;
+    /// [`Self::add`] to a full summary.
+    fn add_full(&mut self, f: u64, key: IpAddr, count: u64) {
+        if let Some(s) = self.slots.iter_mut().find(|s| s.is(f, key)) {
+            s.count = s.count.saturating_add(count);
+            return;
         }
-        None
-    }
-
-    /// Space-Saving's eviction: the new key takes the smallest slot's count
-    /// as its error. Among equal smallest counts the largest address goes, the
-    /// same order [`TopK::top`] and [`TopK::merge`] use to rank.
-    fn replace_min(&mut self, f: u64, key: IpAddr, count: u64) {
-        let mut victim = 0;
-        for (j, s) in self.slots.iter().enumerate().skip(1) {
-            let v = &self.slots[victim];
-            let (c, vc) = (s.entry.count, v.entry.count);
-            if c < vc || (c == vc && addr_order(s, v).is_gt()) {
-                victim = j;
-            }
-        }
-        let floor = self.slots[victim].entry.count;
-        self.slots[victim] = Slot {
-            fold: f,
-            entry: TopEntry {
-                addr: key,
-                count: floor.saturating_add(count),
-                error: floor,
-            },
-        };
+        // Space-Saving's eviction: the new key takes the smallest slot's
+        // count as its error. Among equal smallest counts the largest address
+        // goes, the same order `top` and `merge` use to rank.
+        let victim = self.victim();
+        let floor = self.slots[victim].count;
+        self.slots[victim] = Slot::new(key, floor.saturating_add(count), floor);
+        self.next.to = victim as u32;
         self.exact = false;
+    }
+
+    /// The slot to evict: smallest count, then largest address.
+    fn victim(&mut self) -> usize {
+        loop {
+            let Victims { floor, from, to } = self.next;
+            if to > from {
+                let last = to as usize - 1;
+                if self.slots[last].count == floor {
+                    return last;
+                }
+                self.next.to -= 1;
+                continue;
+            }
+            // Rebuild: the slots at the smallest count go last, by address.
+            let floor = self.slots.iter().map(|s| s.count).min().unwrap_or(0);
+            let len = self.slots.len();
+            let mut from = len;
+            let mut j = 0;
+            while j < from {
+                if self.slots[j].count == floor {
+                    from -= 1;
+                    self.slots.swap(j, from);
+                } else {
+                    j += 1;
+                }
+            }
+            self.slots[from..].sort_unstable_by(addr_order);
+            self.next = Victims {
+                floor,
+                from: from as u32,
+                to: len as u32,
+            };
+        }
     }
 
     /// Upper bound of the true count of any key not held.
@@ -168,72 +329,95 @@ impl TopK {
         if self.exact {
             0
         } else {
-            self.slots.iter().map(|s| s.entry.count).min().unwrap_or(0)
+            self.slots.iter().map(|s| s.count).min().unwrap_or(0)
         }
     }
 
     /// Makes `self` the summary of both inputs' streams. The result's capacity
     /// is the smaller of the two, which the error bound needs.
+    ///
+    /// Works in place: a port's running total merges one small summary per
+    /// minute, and a fresh vector per merge used to cost more than the merge.
     pub fn merge(&mut self, other: &TopK) {
         let (fa, fb) = (self.floor(), other.floor());
         let capacity = self.capacity.min(other.capacity);
-        // (upper, lower) bounds: a side that does not hold a key contributes
-        // its floor to the upper bound and nothing to the lower one.
-        let slot = |s: &Slot, upper: u64, lower: u64| Slot {
-            fold: s.fold,
-            entry: TopEntry {
-                addr: s.entry.addr,
-                count: upper,
-                error: upper - lower,
-            },
+        let own = self.slots.len();
+        // Which of our own slots the other side also holds; they get its
+        // count instead of its floor.
+        let mut matched = Marks::new(own);
+        // An index pays off only when many lookups share it.
+        let index = if other.slots.len() > 4 {
+            SlotIndex::new(&self.slots[..own])
+        } else {
+            SlotIndex { table: None }
         };
-        let mut in_other = vec![false; other.slots.len()];
-        let mut merged = Vec::with_capacity(self.slots.len() + other.slots.len());
-        for s in &self.slots {
-            let x = s.entry;
-            merged.push(match other.find(s.fold, x.addr) {
+        for y in other.slots.iter() {
+            let found = index.find(&self.slots[..own], y);
+            match found {
                 Some(j) => {
-                    in_other[j] = true;
-                    let y = other.slots[j].entry;
-                    slot(
-                        s,
-                        x.count.saturating_add(y.count),
-                        (x.count - x.error).saturating_add(y.count - y.error),
-                    )
+                    matched.set(j);
+                    let x = &mut self.slots[j];
+                    let upper = x.count.saturating_add(y.count);
+                    let lower = (x.count - x.error).saturating_add(y.count - y.error);
+                    x.count = upper;
+                    x.error = upper - lower;
                 }
-                None => slot(s, x.count.saturating_add(fb), x.count - x.error),
-            });
+                None => {
+                    // A side that does not hold a key contributes its floor
+                    // to the upper bound and nothing to the lower one.
+                    let upper = y.count.saturating_add(fa);
+                    let lower = y.count - y.error;
+                    self.slots.push(Slot {
+                        count: upper,
+                        error: upper - lower,
+                        ..*y
+                    });
+                }
+            }
         }
-        for (s, _) in other
-            .slots
-            .iter()
-            .zip(&in_other)
-            .filter(|(_, seen)| !**seen)
-        {
-            let y = s.entry;
-            merged.push(slot(s, y.count.saturating_add(fa), y.count - y.error));
+        if fb > 0 {
+            for (j, x) in self.slots[..own].iter_mut().enumerate() {
+                if !matched.get(j) {
+                    let upper = x.count.saturating_add(fb);
+                    let lower = x.count - x.error;
+                    x.count = upper;
+                    x.error = upper - lower;
+                }
+            }
         }
-        let exact = self.exact && other.exact && merged.len() <= capacity;
-        if merged.len() > capacity {
-            merged.sort_unstable_by(|x, y| rank(&x.entry, &y.entry));
-            merged.truncate(capacity);
+        let cap = capacity as usize;
+        let exact = self.exact && other.exact && self.slots.len() <= cap;
+        let extra = self.slots.len().saturating_sub(cap);
+        if extra > 0 && extra <= 4 {
+            // A port's total merging one minute's summary is usually over
+            // by one or two: drop the worst ranked, one at a time.
+            for _ in 0..extra {
+                let worst = (0..self.slots.len())
+                    .max_by(|&a, &b| slot_rank(&self.slots[a], &self.slots[b]))
+                    .unwrap_or(0);
+                self.slots.swap_remove(worst);
+            }
+        } else if extra > 0 {
+            // Keep the `cap` best ranked; their order does not matter.
+            self.slots.select_nth_unstable_by(cap, slot_rank);
+            self.slots.truncate(cap);
         }
         self.capacity = capacity;
         self.total = self.total.saturating_add(other.total);
         self.exact = exact;
-        self.slots = merged;
+        self.next = Victims::default();
     }
 
     /// The `n` largest, by count descending and then address ascending.
     pub fn top(&self, n: usize) -> Vec<TopEntry> {
-        let mut v: Vec<TopEntry> = self.slots.iter().map(|s| s.entry).collect();
+        let mut v: Vec<TopEntry> = self.slots.iter().map(Slot::entry).collect();
         v.sort_unstable_by(rank);
         v.truncate(n);
         v
     }
 
     fn sorted_entries(&self) -> Vec<TopEntry> {
-        let mut v: Vec<TopEntry> = self.slots.iter().map(|s| s.entry).collect();
+        let mut v: Vec<TopEntry> = self.slots.iter().map(Slot::entry).collect();
         v.sort_unstable_by_key(|e| e.addr);
         v
     }
@@ -259,7 +443,7 @@ impl TopK {
 
     /// Heap bytes owned, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Slot>()
+        self.slots.heap_bytes()
     }
 
     /// Serializes: version, kind, `u32` capacity, `u64` total, exact flag,
@@ -267,7 +451,7 @@ impl TopK {
     /// 4 or 6, the address bytes, `u64` count and `u64` error.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = wire::start(KIND_TOPK, 17 + self.slots.len() * 33);
-        out.extend_from_slice(&(self.capacity as u32).to_le_bytes());
+        out.extend_from_slice(&self.capacity.to_le_bytes());
         out.extend_from_slice(&self.total.to_le_bytes());
         out.push(u8::from(self.exact));
         out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
@@ -320,7 +504,7 @@ impl TopK {
                 "above capacity, or below it without being exact",
             ));
         }
-        let mut slots: Vec<Slot> = Vec::with_capacity(n.min(r.remaining() / 21));
+        let mut slots = Slots::with_capacity(n.min(r.remaining() / 21));
         for _ in 0..n {
             let at = r.offset();
             let addr = match r.u8("address family")? {
@@ -328,7 +512,7 @@ impl TopK {
                 6 => IpAddr::from(r.bytes::<16>("IPv6 address")?),
                 _ => return Err(Reader::invalid(at, "address family", "must be 4 or 6")),
             };
-            if slots.last().is_some_and(|p| p.entry.addr >= addr) {
+            if slots.last().is_some_and(|p| p.addr() >= addr) {
                 return Err(Reader::invalid(at, "address", "not strictly ascending"));
             }
             let count = r.u64("count")?;
@@ -340,18 +524,13 @@ impl TopK {
                     "count is zero, error exceeds it, or an exact summary has an error",
                 ));
             }
-            slots.push(Slot {
-                fold: fold(addr),
-                entry: TopEntry { addr, count, error },
-            });
+            slots.push(Slot::new(addr, count, error));
         }
         let sum = slots
             .iter()
-            .fold(0u64, |acc, s| acc.saturating_add(s.entry.count));
-        let min = slots.iter().map(|s| s.entry.count).min().unwrap_or(0);
-        if (exact && sum != total)
-            || sum > total
-            || (!exact && slots.iter().any(|s| s.entry.error > min))
+            .fold(0u64, |acc, s| acc.saturating_add(s.count));
+        let min = slots.iter().map(|s| s.count).min().unwrap_or(0);
+        if (exact && sum != total) || sum > total || (!exact && slots.iter().any(|s| s.error > min))
         {
             return Err(Reader::invalid(
                 at,
@@ -361,10 +540,11 @@ impl TopK {
         }
         r.finish()?;
         Ok(TopK {
-            capacity,
             total,
+            capacity: capacity as u32,
             exact,
             slots,
+            next: Victims::default(),
         })
     }
 }
@@ -374,9 +554,92 @@ impl TopK {
 #[inline]
 fn addr_order(a: &Slot, b: &Slot) -> std::cmp::Ordering {
     if a.fold >> 63 == 1 && b.fold >> 63 == 1 {
-        a.entry.addr.cmp(&b.entry.addr)
+        a.v6.cmp(&b.v6)
     } else {
         a.fold.cmp(&b.fold)
+    }
+}
+
+/// [`rank`] on slots.
+fn slot_rank(x: &Slot, y: &Slot) -> std::cmp::Ordering {
+    y.count.cmp(&x.count).then(addr_order(x, y))
+}
+
+/// Finds slots by address: a scan for a few slots, a small open-addressing
+/// table over the folds for more (merging two full summaries of capacity
+/// 32 scanned 32 slots 32 times).
+struct SlotIndex {
+    /// Slot position + 1, 0 for empty; used when there are 17 to 127 slots.
+    table: Option<[u8; 256]>,
+}
+
+impl SlotIndex {
+    fn new(slots: &[Slot]) -> SlotIndex {
+        if slots.len() <= 16 || slots.len() >= 128 {
+            return SlotIndex { table: None };
+        }
+        let mut table = [0u8; 256];
+        for (j, s) in slots.iter().enumerate() {
+            let mut i = Self::start(s.fold);
+            while table[i] != 0 {
+                i = (i + 1) & 255;
+            }
+            table[i] = j as u8 + 1;
+        }
+        SlotIndex { table: Some(table) }
+    }
+
+    #[inline]
+    fn start(fold: u64) -> usize {
+        (fold.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+    }
+
+    fn find(&self, slots: &[Slot], y: &Slot) -> Option<usize> {
+        let same = |x: &Slot| x.fold == y.fold && x.v6 == y.v6;
+        let Some(table) = &self.table else {
+            return slots.iter().position(same);
+        };
+        let mut i = Self::start(y.fold);
+        loop {
+            let j = usize::from(table[i]);
+            if j == 0 {
+                return None;
+            }
+            if same(&slots[j - 1]) {
+                return Some(j - 1);
+            }
+            i = (i + 1) & 255;
+        }
+    }
+}
+
+/// A set of slot indices; no allocation for the first 64.
+enum Marks {
+    Small(u64),
+    Large(Vec<bool>),
+}
+
+impl Marks {
+    fn new(n: usize) -> Marks {
+        if n <= 64 {
+            Marks::Small(0)
+        } else {
+            Marks::Large(vec![false; n])
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        match self {
+            Marks::Small(bits) => *bits |= 1 << i,
+            Marks::Large(v) => v[i] = true,
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Marks::Small(bits) => bits >> i & 1 == 1,
+            Marks::Large(v) => v[i],
+        }
     }
 }
 

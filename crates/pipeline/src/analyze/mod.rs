@@ -14,7 +14,21 @@ use portwatch_sources::{InputFormat, open_input};
 use portwatch_store::{MergeOutcome, Store, StoreError};
 use tokio::sync::mpsc;
 
+pub use capture::{CaptureOptions, CaptureOutcome, aggregate_capture};
 pub use report::{AnalyzeReport, InputOutcome, InputReport, LocatedError, PortTotal};
+
+/// Per-(class, port) totals of minute buckets, for the report.
+pub type PortTotals = HashMap<(SeriesClass, PortKey), PortBucket, foldhash::fast::RandomState>;
+
+/// Adds a batch's minute buckets to `totals`.
+pub(crate) fn add_to_totals(totals: &mut PortTotals, batch: &Batch) {
+    for (key, bucket) in &batch.minutes {
+        totals
+            .entry((key.class, key.port))
+            .or_default()
+            .merge(bucket);
+    }
+}
 
 /// How many records (packets or log lines) make one batch. Batches are cut at
 /// fixed record counts so the same input always yields the same batches, and
@@ -86,32 +100,41 @@ pub enum AnalyzeError {
 
 /// Messages from an input's reader to the merging loop.
 pub(crate) enum Produced {
+    /// A batch whose minutes still need adding to the port totals.
     Batch(Batch),
+    /// A batch whose minutes the reader totals itself (see `Totals`).
+    TalliedBatch(Batch),
+    /// Totals over the input's `TalliedBatch`es.
+    Totals(PortTotals),
     Finished(Box<InputReport>),
 }
 
 /// Reads every input, merges its batches into `store`, and reports what was
 /// read, what was dropped and why, and per-port totals over this run's inputs
-/// (independent of what the store held before).
+/// (independent of what the store held before). Without a store the batches
+/// only feed the report and nothing is written.
 pub async fn analyze(
-    store: &dyn Store,
+    store: Option<&dyn Store>,
     opts: &AnalyzeOptions,
 ) -> Result<AnalyzeReport, AnalyzeError> {
     let mut report = AnalyzeReport::default();
-    let mut totals: HashMap<(SeriesClass, PortKey), PortBucket, foldhash::fast::RandomState> =
-        HashMap::default();
+    let mut totals = PortTotals::default();
     for label in &opts.inputs {
         let input = match open_input(label) {
             Ok(input) => input,
             Err(e) => {
-                report.inputs.push(InputReport::unreadable(label, e.to_string()));
+                report
+                    .inputs
+                    .push(InputReport::unreadable(label, e.to_string()));
                 continue;
             }
         };
         let stream = format!("file:{}", input.fingerprint);
-        store
-            .describe_stream(&stream, &format!("{} ({})", input.label, input.format))
-            .await?;
+        if let Some(store) = store {
+            store
+                .describe_stream(&stream, &format!("{} ({})", input.label, input.format))
+                .await?;
+        }
         if let Some(p) = &opts.progress {
             p.begin(&input.label, input.size, Arc::clone(&input.raw_bytes_read));
         }
@@ -133,20 +156,27 @@ pub async fn analyze(
         let mut already = 0u64;
         let mut input_report = None;
         while let Some(msg) = rx.recv().await {
-            match msg {
+            let batch = match msg {
                 Produced::Batch(batch) => {
-                    for (key, bucket) in &batch.minutes {
-                        totals
-                            .entry((key.class, key.port))
-                            .or_default()
-                            .merge(bucket);
-                    }
-                    match store.merge_batch(&batch).await? {
-                        MergeOutcome::Merged => merged += 1,
-                        MergeOutcome::AlreadyMerged => already += 1,
-                    }
+                    add_to_totals(&mut totals, &batch);
+                    batch
                 }
-                Produced::Finished(r) => input_report = Some(r),
+                Produced::TalliedBatch(batch) => batch,
+                Produced::Totals(t) => {
+                    for (key, bucket) in t {
+                        totals.entry(key).or_default().merge(&bucket);
+                    }
+                    continue;
+                }
+                Produced::Finished(r) => {
+                    input_report = Some(r);
+                    continue;
+                }
+            };
+            let Some(store) = store else { continue };
+            match store.merge_batch(&batch).await? {
+                MergeOutcome::Merged => merged += 1,
+                MergeOutcome::AlreadyMerged => already += 1,
             }
         }
         reader.join().map_err(|_| AnalyzeError::ThreadPanicked)?;

@@ -82,3 +82,168 @@ fn rejects_inconsistent_bytes() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+/// The merge as first written (collect both sides, rank, cut), on entries.
+fn reference_merge(a: &TopK, b: &TopK) -> (usize, u64, bool, Vec<TopEntry>) {
+    let (fa, fb) = (a.floor(), b.floor());
+    let capacity = a.capacity().min(b.capacity());
+    let (ea, eb) = (a.top(usize::MAX), b.top(usize::MAX));
+    let mut merged = Vec::new();
+    for x in &ea {
+        merged.push(match eb.iter().find(|y| y.addr == x.addr) {
+            Some(y) => {
+                let upper = x.count.saturating_add(y.count);
+                let lower = (x.count - x.error).saturating_add(y.count - y.error);
+                TopEntry {
+                    addr: x.addr,
+                    count: upper,
+                    error: upper - lower,
+                }
+            }
+            None => {
+                let upper = x.count.saturating_add(fb);
+                TopEntry {
+                    addr: x.addr,
+                    count: upper,
+                    error: upper - (x.count - x.error),
+                }
+            }
+        });
+    }
+    for y in eb.iter().filter(|y| !ea.iter().any(|x| x.addr == y.addr)) {
+        let upper = y.count.saturating_add(fa);
+        merged.push(TopEntry {
+            addr: y.addr,
+            count: upper,
+            error: upper - (y.count - y.error),
+        });
+    }
+    let exact = a.is_exact() && b.is_exact() && merged.len() <= capacity;
+    merged.sort_unstable_by(rank);
+    merged.truncate(capacity);
+    (capacity, a.total() + b.total(), exact, merged)
+}
+
+#[test]
+fn in_place_merge_equals_the_reference() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..3000 {
+        let make = |next: &mut dyn FnMut() -> u64| {
+            let cap = 1 + (next() % 60) as usize;
+            let keys = 1 + next() % 150;
+            let mut t = TopK::new(cap);
+            for _ in 0..next() % 300 {
+                let k = next() % keys;
+                let addr = if k.is_multiple_of(5) {
+                    IpAddr::from([
+                        0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, k as u8,
+                    ])
+                } else {
+                    IpAddr::from([10, 0, (k >> 8) as u8, k as u8])
+                };
+                t.add(addr, 1 + next() % 3);
+            }
+            t
+        };
+        let a = make(&mut next);
+        let b = make(&mut next);
+        let want = reference_merge(&a, &b);
+        let mut got = a.clone();
+        got.merge(&b);
+        assert_eq!(
+            (
+                got.capacity(),
+                got.total(),
+                got.is_exact(),
+                got.top(usize::MAX)
+            ),
+            want
+        );
+    }
+}
+
+/// Space-Saving's add as first written: scan for the key, else evict the
+/// smallest count with the largest address.
+fn reference_add(entries: &mut Vec<TopEntry>, cap: usize, addr: IpAddr, count: u64) {
+    if let Some(e) = entries.iter_mut().find(|e| e.addr == addr) {
+        e.count += count;
+    } else if entries.len() < cap {
+        entries.push(TopEntry {
+            addr,
+            count,
+            error: 0,
+        });
+    } else {
+        let v = (0..entries.len())
+            .min_by(|&a, &b| {
+                let (x, y) = (&entries[a], &entries[b]);
+                x.count.cmp(&y.count).then(y.addr.cmp(&x.addr))
+            })
+            .unwrap();
+        let floor = entries[v].count;
+        entries[v] = TopEntry {
+            addr,
+            count: floor + count,
+            error: floor,
+        };
+    }
+}
+
+#[test]
+fn evictions_follow_the_reference_through_adds_and_merges() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..400 {
+        let cap = 1 + (next() % 40) as usize;
+        let keys = 1 + next() % 200;
+        let mut t = TopK::new(cap);
+        let mut model: Vec<TopEntry> = Vec::new();
+        for step in 0..2000 {
+            let k = next() % keys;
+            let addr = if k.is_multiple_of(9) {
+                IpAddr::from([
+                    0x20,
+                    0x01,
+                    0xd,
+                    0xb8,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    (k >> 8) as u8,
+                    k as u8,
+                ])
+            } else {
+                IpAddr::from([192, 0, (k >> 8) as u8, k as u8])
+            };
+            let c = 1 + next() % 2;
+            t.add(addr, c);
+            reference_add(&mut model, cap, addr, c);
+            if step % 500 == 499 && round % 2 == 0 {
+                // A merge in between rearranges the slots and resets the
+                // eviction order; the model merges the same way.
+                let other = TopK::new(cap);
+                t.merge(&other);
+            }
+        }
+        model.sort_unstable_by(rank);
+        assert_eq!(t.top(usize::MAX), model, "round {round}");
+    }
+}
