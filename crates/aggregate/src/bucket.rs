@@ -105,6 +105,14 @@ impl PortBucket {
     }
 }
 
+/// Buckets merged per (class, port) over a whole run: what a report's port
+/// table shows.
+pub type PortTotals = std::collections::HashMap<
+    (SeriesClass, portwatch_core::PortKey),
+    PortBucket,
+    foldhash::fast::RandomState,
+>;
+
 /// Rolls buckets up into coarser buckets of `width` (5 minutes, an hour, a
 /// day): buckets whose start falls into the same coarser bucket merge. The
 /// input may hold any finer width; the output is sorted by key.

@@ -30,7 +30,7 @@ mod source;
 mod sources;
 
 pub use aggregator::{Aggregator, Batch, BatchId};
-pub use bucket::{PortBucket, SeriesClass, SeriesKey, rollup};
+pub use bucket::{PortBucket, PortTotals, SeriesClass, SeriesKey, rollup};
 pub use counts::ClassCounts;
 pub use observation::{Observation, Shard};
 pub use source::{SourceKey, SourceStats};

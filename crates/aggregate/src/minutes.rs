@@ -27,8 +27,10 @@ pub(crate) struct MinuteTable {
     /// Closed buckets in the order they closed; a bucket is a few hundred
     /// bytes, and a list moves each one once where a map moved it twice.
     closed: Vec<(SeriesKey, PortBucket)>,
-    /// Where each closed key is in `closed`, for late data.
-    closed_at: HashMap<SeriesKey, usize, RandomState>,
+    /// Where each closed key is in `closed`, for late data; made when the
+    /// first late packet comes (time-ordered input never needs it, and
+    /// keeping it up to date cost a hash insert per bucket).
+    closed_at: Option<HashMap<SeriesKey, usize, RandomState>>,
     /// Buckets that start before this are in `closed`.
     horizon: i64,
     /// The latest bucket start observed.
@@ -40,7 +42,7 @@ impl Default for MinuteTable {
         MinuteTable {
             open: HashMap::default(),
             closed: Vec::new(),
-            closed_at: HashMap::default(),
+            closed_at: None,
             horizon: i64::MIN,
             newest: i64::MIN,
         }
@@ -66,11 +68,19 @@ impl MinuteTable {
         if key.start >= self.horizon {
             return self.open.entry(key).or_default();
         }
-        let at = *self.closed_at.entry(key).or_insert_with(|| {
-            self.closed.push((key, PortBucket::default()));
-            self.closed.len() - 1
+        let closed = &mut self.closed;
+        let index = self.closed_at.get_or_insert_with(|| {
+            closed
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (*k, i))
+                .collect()
         });
-        &mut self.closed[at].1
+        let at = *index.entry(key).or_insert_with(|| {
+            closed.push((key, PortBucket::default()));
+            closed.len() - 1
+        });
+        &mut closed[at].1
     }
 
     /// Moves open buckets that start before `horizon` to `closed`.
@@ -80,7 +90,9 @@ impl MinuteTable {
         }
         self.horizon = horizon;
         for (k, v) in self.open.extract_if(|k, _| k.start < horizon) {
-            self.closed_at.insert(k, self.closed.len());
+            if let Some(index) = &mut self.closed_at {
+                index.insert(k, self.closed.len());
+            }
             self.closed.push((k, v));
         }
     }
@@ -88,19 +100,18 @@ impl MinuteTable {
     /// Takes out every bucket that starts before `before`, sorted by key.
     pub(crate) fn drain(&mut self, before: i64) -> Vec<(SeriesKey, PortBucket)> {
         let mut out = if self.closed.iter().all(|(k, _)| k.start < before) {
-            self.closed_at.clear();
-            std::mem::take(&mut self.closed)
+            self.closed_at = None;
+            // The next batch will close about as many: growing the list
+            // by doubling again cost a copy of it and fresh pages each time.
+            let next = Vec::with_capacity(self.closed.len() + self.closed.len() / 4);
+            std::mem::replace(&mut self.closed, next)
         } else {
             let out: Vec<_> = self
                 .closed
                 .extract_if(.., |(k, _)| k.start < before)
                 .collect();
-            self.closed_at = self
-                .closed
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (*k, i))
-                .collect();
+            // Positions moved; the index is made again if needed.
+            self.closed_at = None;
             out
         };
         out.extend(self.open.extract_if(|k, _| k.start < before));

@@ -4,12 +4,10 @@ mod capture;
 mod log;
 mod report;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use portwatch_aggregate::{Batch, ClassCounts, PortBucket, SeriesClass};
-use portwatch_core::PortKey;
+use portwatch_aggregate::{Batch, ClassCounts};
 use portwatch_sources::{InputFormat, open_input};
 use portwatch_store::{MergeOutcome, Store, StoreError};
 use tokio::sync::mpsc;
@@ -17,8 +15,7 @@ use tokio::sync::mpsc;
 pub use capture::{CaptureOptions, CaptureOutcome, aggregate_capture};
 pub use report::{AnalyzeReport, InputOutcome, InputReport, LocatedError, PortTotal};
 
-/// Per-(class, port) totals of minute buckets, for the report.
-pub type PortTotals = HashMap<(SeriesClass, PortKey), PortBucket, foldhash::fast::RandomState>;
+pub use portwatch_aggregate::PortTotals;
 
 /// Adds a batch's minute buckets to `totals`.
 pub(crate) fn add_to_totals(totals: &mut PortTotals, batch: &Batch) {
