@@ -27,6 +27,10 @@ use serde::Serialize;
 use crate::SketchError;
 use crate::wire::{self, KIND_TOPK, Reader};
 
+/// Merges of at most this many exact entries into a full summary take the
+/// in-place path ([`TopK::merge_small`]).
+const SMALL_MERGE: usize = 8;
+
 /// The largest capacity [`TopK::from_bytes`] accepts, so that hostile bytes
 /// cannot ask for a huge allocation.
 const MAX_CAPACITY: usize = 1 << 16;
@@ -339,6 +343,14 @@ impl TopK {
     /// Works in place: a port's running total merges one small summary per
     /// minute, and a fresh vector per merge used to cost more than the merge.
     pub fn merge(&mut self, other: &TopK) {
+        if other.exact
+            && other.slots.len() <= SMALL_MERGE
+            && other.capacity >= self.capacity
+            && self.slots.len() == self.capacity()
+        {
+            self.merge_small(other);
+            return;
+        }
         let (fa, fb) = (self.floor(), other.floor());
         let capacity = self.capacity.min(other.capacity);
         let own = self.slots.len();
@@ -406,6 +418,60 @@ impl TopK {
         self.total = self.total.saturating_add(other.total);
         self.exact = exact;
         self.next = Victims::default();
+    }
+
+    /// [`Self::merge`] of a few exact entries into a full summary: the
+    /// common case of a port's running total taking in one quiet minute.
+    /// The other side's floor is 0, so only matched keys change; each new
+    /// key (at its count plus our floor) then takes the place of the worst
+    /// ranked if it ranks better, and the worst ranked is exactly
+    /// Space-Saving's next victim.
+    /// Keeping the best of (the best `k` of A) and `y` is keeping the best
+    /// `k` of A and `y`, so this equals ranking the union and cutting it.
+    fn merge_small(&mut self, other: &TopK) {
+        let fa = self.floor();
+        let mut new = [0usize; SMALL_MERGE];
+        let mut fresh = 0;
+        for (i, y) in other.slots.iter().enumerate() {
+            match self
+                .slots
+                .iter_mut()
+                .find(|x| x.fold == y.fold && x.v6 == y.v6)
+            {
+                Some(x) => {
+                    let upper = x.count.saturating_add(y.count);
+                    let lower = (x.count - x.error).saturating_add(y.count - y.error);
+                    x.count = upper;
+                    x.error = upper - lower;
+                }
+                None => {
+                    new[fresh] = i;
+                    fresh += 1;
+                }
+            }
+        }
+        for &i in &new[..fresh] {
+            let y = &other.slots[i];
+            let upper = y.count.saturating_add(fa);
+            let candidate = Slot {
+                count: upper,
+                error: upper - (y.count - y.error),
+                ..*y
+            };
+            let victim = self.victim();
+            if slot_rank(&candidate, &self.slots[victim]).is_lt() {
+                self.slots[victim] = candidate;
+                if candidate.count > self.next.floor {
+                    self.next.to = victim as u32;
+                } else {
+                    // Still at the floor (an exact summary's floor is 0, so
+                    // a new count can tie the smallest): list again.
+                    self.next = Victims::default();
+                }
+            }
+        }
+        self.total = self.total.saturating_add(other.total);
+        self.exact = self.exact && fresh == 0;
     }
 
     /// The `n` largest, by count descending and then address ascending.

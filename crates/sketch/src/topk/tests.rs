@@ -152,7 +152,18 @@ fn in_place_merge_equals_the_reference() {
             t
         };
         let a = make(&mut next);
-        let b = make(&mut next);
+        let mut b = make(&mut next);
+        if next() % 2 == 0 {
+            // A few exact entries into a full summary: the in-place path.
+            b = TopK::new(a.capacity() + (next() % 3) as usize);
+            for _ in 0..next() % 9 {
+                let k = next() % 150;
+                b.add(
+                    IpAddr::from([10, 0, (k >> 8) as u8, k as u8]),
+                    1 + next() % 4,
+                );
+            }
+        }
         let want = reference_merge(&a, &b);
         let mut got = a.clone();
         got.merge(&b);
