@@ -24,7 +24,10 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
             .transpose()?
             .unwrap_or(0),
         batch_records: a.batch_records,
-        workers: a.workers.unwrap_or_else(|| AnalyzeOptions::default().workers).max(1),
+        workers: a
+            .workers
+            .unwrap_or_else(|| AnalyzeOptions::default().workers)
+            .max(1),
         progress: Bar::for_terminal(!a.no_progress),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -131,8 +134,16 @@ fn write_ports_csv<W: Write>(out: W, r: &AnalyzeReport) -> std::io::Result<()> {
     write_csv(
         out,
         &[
-            "class", "proto", "port", "service", "packets", "bytes", "sources", "targets",
-            "first_seen", "last_seen",
+            "class",
+            "proto",
+            "port",
+            "service",
+            "packets",
+            "bytes",
+            "sources",
+            "targets",
+            "first_seen",
+            "last_seen",
         ],
         &rows,
     )
@@ -159,9 +170,10 @@ pub fn ports_table(ports: &[&PortTotal]) -> Table {
             count(p.targets),
             p.first_seen.to_rfc3339(),
             p.last_seen.to_rfc3339(),
-            p.top_sources
-                .first()
-                .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+            p.top_sources.first().map_or_else(
+                || "-".into(),
+                |e| format!("{} ({})", e.addr, count(e.count)),
+            ),
         ]);
     }
     t
@@ -251,7 +263,10 @@ fn render_table(r: &AnalyzeReport, top: usize, db: Option<&str>) -> String {
             s.push_str(&format!("  {at}{}\n", e.message));
         }
         if i.error_count > 10 {
-            s.push_str(&format!("  … and {} more (see --format json)\n", i.error_count - 10));
+            s.push_str(&format!(
+                "  … and {} more (see --format json)\n",
+                i.error_count - 10
+            ));
         }
     }
 

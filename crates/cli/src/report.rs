@@ -37,7 +37,11 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
 async fn open(common: &CommonReportArgs) -> anyhow::Result<Box<dyn Store>> {
     // Reports never create a store: a mistyped path is an error, not an empty report.
     if !common.db.contains("://") && !std::path::Path::new(&common.db).exists() {
-        bail!("{}: no such store (write one with `portwatch analyze --db {}`)", common.db, common.db);
+        bail!(
+            "{}: no such store (write one with `portwatch analyze --db {}`)",
+            common.db,
+            common.db
+        );
     }
     Ok(open_store(&common.db).await?)
 }
@@ -53,10 +57,15 @@ fn class(c: ClassArg) -> SeriesClass {
 fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
     let parse = |flag: &str, s: &Option<String>, up: bool| -> anyhow::Result<Option<Timestamp>> {
         let Some(s) = s else { return Ok(None) };
-        let t = Timestamp::parse_rfc3339(s)
-            .ok_or_else(|| anyhow!("--{flag} {s:?}: expected RFC 3339 (2007-08-22T14:00:00Z) or YYYY-MM-DD"))?;
+        let t = Timestamp::parse_rfc3339(s).ok_or_else(|| {
+            anyhow!("--{flag} {s:?}: expected RFC 3339 (2007-08-22T14:00:00Z) or YYYY-MM-DD")
+        })?;
         let minute = t.bucket_start(BucketWidth::Minute);
-        let rounded = if up && Timestamp::from_secs(minute) != t { minute + 60 } else { minute };
+        let rounded = if up && Timestamp::from_secs(minute) != t {
+            minute + 60
+        } else {
+            minute
+        };
         Ok(Some(Timestamp::from_secs(rounded)))
     };
     let range = TimeRange {
@@ -143,8 +152,17 @@ async fn top(a: TopArgs) -> anyhow::Result<()> {
             write_csv(
                 std::io::stdout().lock(),
                 &[
-                    "rank", "proto", "port", "service", "sources", "packets", "bytes", "targets",
-                    "active_minutes", "first_seen", "last_seen",
+                    "rank",
+                    "proto",
+                    "port",
+                    "service",
+                    "sources",
+                    "packets",
+                    "bytes",
+                    "targets",
+                    "active_minutes",
+                    "first_seen",
+                    "last_seen",
                 ],
                 &rows,
             )?;
@@ -168,25 +186,34 @@ async fn top(a: TopArgs) -> anyhow::Result<()> {
                     (i + 1).to_string(),
                     p.port.to_string(),
                     json::service(p.port).unwrap_or("-").to_string(),
-                    format!("{}{}", if p.sources_exact { "" } else { "~" }, count(p.sources)),
+                    format!(
+                        "{}{}",
+                        if p.sources_exact { "" } else { "~" },
+                        count(p.sources)
+                    ),
                     count(p.packets),
                     count(p.targets),
                     count(p.active_minutes),
                     p.first_seen.to_rfc3339(),
                     p.last_seen.to_rfc3339(),
-                    p.top_sources
-                        .first()
-                        .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+                    p.top_sources.first().map_or_else(
+                        || "-".into(),
+                        |e| format!("{} ({})", e.addr, count(e.count)),
+                    ),
                 ]);
             }
             let what = match q.class {
                 SeriesClass::Probe => "scan probes",
                 SeriesClass::Backscatter => "backscatter (replies to spoofed traffic)",
             };
-            let mut s = format!("Top {} ports, {what}, by {}\n", ports.len(), match q.order {
-                Order::Sources => "distinct sources",
-                Order::Packets => "packets",
-            });
+            let mut s = format!(
+                "Top {} ports, {what}, by {}\n",
+                ports.len(),
+                match q.order {
+                    Order::Sources => "distinct sources",
+                    Order::Packets => "packets",
+                }
+            );
             if t.is_empty() {
                 s.push_str("  (nothing in this range)\n");
             } else {
@@ -229,13 +256,22 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                         p.packets.to_string(),
                         p.bytes.to_string(),
                         p.targets.to_string(),
-                        p.top_sources.first().map_or(String::new(), |e| e.addr.to_string()),
+                        p.top_sources
+                            .first()
+                            .map_or(String::new(), |e| e.addr.to_string()),
                     ]
                 })
                 .collect();
             write_csv(
                 std::io::stdout().lock(),
-                &["start", "sources", "packets", "bytes", "targets", "top_source"],
+                &[
+                    "start",
+                    "sources",
+                    "packets",
+                    "bytes",
+                    "targets",
+                    "top_source",
+                ],
                 &rows,
             )?;
             Ok(())
@@ -272,9 +308,10 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                     count(p.packets),
                     count(p.targets),
                     bytes(p.bytes),
-                    p.top_sources
-                        .first()
-                        .map_or_else(|| "-".into(), |e| format!("{} ({})", e.addr, count(e.count))),
+                    p.top_sources.first().map_or_else(
+                        || "-".into(),
+                        |e| format!("{} ({})", e.addr, count(e.count)),
+                    ),
                     bar(p.sources, max_sources, 30),
                 ]);
             }
@@ -326,7 +363,16 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                 .collect();
             write_csv(
                 std::io::stdout().lock(),
-                &["addr", "probes", "backscatter", "other", "ports", "targets", "first_seen", "last_seen"],
+                &[
+                    "addr",
+                    "probes",
+                    "backscatter",
+                    "other",
+                    "ports",
+                    "targets",
+                    "first_seen",
+                    "last_seen",
+                ],
                 &rows,
             )?;
             Ok(())
@@ -343,7 +389,8 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                 ("PORTS PROBED", Align::Left),
             ]);
             for s in &list {
-                let mut ports: Vec<String> = s.ports.iter().take(6).map(|p| p.to_string()).collect();
+                let mut ports: Vec<String> =
+                    s.ports.iter().take(6).map(|p| p.to_string()).collect();
                 if s.port_count > 6 {
                     ports.push("…".into());
                 }
@@ -406,7 +453,16 @@ async fn summary(a: CommonReportArgs) -> anyhow::Result<()> {
                 .collect();
             write_csv(
                 std::io::stdout().lock(),
-                &["stream", "label", "batches", "records", "probe", "backscatter", "other", "unparseable"],
+                &[
+                    "stream",
+                    "label",
+                    "batches",
+                    "records",
+                    "probe",
+                    "backscatter",
+                    "other",
+                    "unparseable",
+                ],
                 &rows,
             )?;
             Ok(())

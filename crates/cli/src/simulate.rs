@@ -26,16 +26,19 @@ const DEMO_CAMPAIGNS: [&str; 4] = [
 pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
     let mut cfg = match &a.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read the simulation config", path.display()))?;
-            toml::from_str::<SimConfig>(&text)
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("{}: cannot read the simulation config", path.display())
+            })?;
+            toml::from_str::<SimConfig>(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
         }
         None => SimConfig::default(),
     };
     if a.config.is_none() || a.hours != 48.0 {
         if !(a.hours > 0.0 && a.hours <= 24.0 * 366.0) {
-            bail!("--hours {}: expected more than 0 and at most a year", a.hours);
+            bail!(
+                "--hours {}: expected more than 0 and at most a year",
+                a.hours
+            );
         }
         cfg.duration_secs = (a.hours * 3600.0).round() as u64;
     }
@@ -58,7 +61,10 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
         cfg.campaigns = a
             .campaigns
             .iter()
-            .map(|s| s.parse::<Campaign>().map_err(|e| anyhow!("--campaign {s:?}: {e}")))
+            .map(|s| {
+                s.parse::<Campaign>()
+                    .map_err(|e| anyhow!("--campaign {s:?}: {e}"))
+            })
             .collect::<anyhow::Result<_>>()?;
     } else if a.config.is_none() {
         // Only the demo campaigns that fit the run.
@@ -68,10 +74,12 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
             .filter(|c| c.start_offset_secs + c.duration_secs <= cfg.duration_secs)
             .collect();
     }
-    cfg.validate().map_err(|e| anyhow!("simulation config: {e}"))?;
+    cfg.validate()
+        .map_err(|e| anyhow!("simulation config: {e}"))?;
 
     let truth_path = a.truth.clone().unwrap_or_else(|| truth_path_for(&a.out));
-    let file = File::create(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let file =
+        File::create(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
     let truth = write_capture(&cfg, &a.out, file)?;
     let truth_file = File::create(&truth_path)
         .with_context(|| format!("{}: cannot create", truth_path.display()))?;
@@ -139,8 +147,14 @@ mod tests {
 
     #[test]
     fn truth_sits_beside_the_capture() {
-        assert_eq!(truth_path_for(Path::new("/x/demo.pcap")), Path::new("/x/demo.truth.json"));
-        assert_eq!(truth_path_for(Path::new("demo.pcap.gz")), Path::new("demo.truth.json"));
+        assert_eq!(
+            truth_path_for(Path::new("/x/demo.pcap")),
+            Path::new("/x/demo.truth.json")
+        );
+        assert_eq!(
+            truth_path_for(Path::new("demo.pcap.gz")),
+            Path::new("demo.truth.json")
+        );
     }
 
     #[test]

@@ -35,14 +35,20 @@ fn simulated(dir: &std::path::Path, name: &str, extra: &[&str]) -> std::path::Pa
     out
 }
 
-fn ports_by_key(doc: &serde_json::Value, array: &str) -> BTreeMap<(String, u64), serde_json::Value> {
+fn ports_by_key(
+    doc: &serde_json::Value,
+    array: &str,
+) -> BTreeMap<(String, u64), serde_json::Value> {
     doc[array]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| {
             (
-                (p["proto"].as_str().unwrap().to_string(), p["port"].as_u64().unwrap()),
+                (
+                    p["proto"].as_str().unwrap().to_string(),
+                    p["port"].as_u64().unwrap(),
+                ),
                 p.clone(),
             )
         })
@@ -69,7 +75,11 @@ fn counts_match_tshark_on_a_simulated_darknet() {
         "tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.flags.reset==0 && !icmp && !icmpv6 && !(ip.frag_offset > 0)",
         &["tcp.dstport", "ip.src", "ipv6.src"],
     );
-    let udp = tshark_fields(&pcap, "udp && !icmp && !icmpv6", &["udp.dstport", "ip.src", "ipv6.src"]);
+    let udp = tshark_fields(
+        &pcap,
+        "udp && !icmp && !icmpv6",
+        &["udp.dstport", "ip.src", "ipv6.src"],
+    );
     for (proto, lines) in [("tcp", syn), ("udp", udp)] {
         for l in lines {
             let f: Vec<&str> = l.split('\t').collect();
@@ -80,14 +90,34 @@ fn counts_match_tshark_on_a_simulated_darknet() {
             e.1.insert(src.to_string());
         }
     }
-    assert!(want.len() > 50, "the simulated capture should touch many ports");
+    assert!(
+        want.len() > 50,
+        "the simulated capture should touch many ports"
+    );
     for (key, (packets, sources)) in &want {
-        let p = ours.get(key).unwrap_or_else(|| panic!("{key:?} missing from portwatch"));
-        assert_eq!(p["packets"].as_u64().unwrap(), *packets, "packets of {key:?}");
-        assert_eq!(p["sources"].as_u64().unwrap(), sources.len() as u64, "sources of {key:?}");
+        let p = ours
+            .get(key)
+            .unwrap_or_else(|| panic!("{key:?} missing from portwatch"));
+        assert_eq!(
+            p["packets"].as_u64().unwrap(),
+            *packets,
+            "packets of {key:?}"
+        );
+        assert_eq!(
+            p["sources"].as_u64().unwrap(),
+            sources.len() as u64,
+            "sources of {key:?}"
+        );
     }
-    let ours_tcp_udp = ours.keys().filter(|(p, _)| p == "tcp" || p == "udp").count();
-    assert_eq!(ours_tcp_udp, want.len(), "portwatch lists ports tshark does not");
+    let ours_tcp_udp = ours
+        .keys()
+        .filter(|(p, _)| p == "tcp" || p == "udp")
+        .count();
+    assert_eq!(
+        ours_tcp_udp,
+        want.len(),
+        "portwatch lists ports tshark does not"
+    );
 
     // The whole file is accounted for: records = frames tshark counts.
     let frames = tshark_fields(&pcap, "frame", &["frame.number"]).len() as u64;
@@ -130,7 +160,9 @@ fn rerunning_into_the_same_store_counts_nothing_twice() {
     let (code, first) = run_json(&["analyze", p, "--db", d, "--format", "json"]);
     assert_eq!(code, 0);
     assert!(first["inputs"][0]["batches_merged"].as_u64().unwrap() >= 1);
-    let (_, top1) = run_json(&["report", "top", "--db", d, "--format", "json", "--limit", "1000"]);
+    let (_, top1) = run_json(&[
+        "report", "top", "--db", d, "--format", "json", "--limit", "1000",
+    ]);
     let (code, second) = run_json(&["analyze", p, "--db", d, "--format", "json"]);
     assert_eq!(code, 0);
     assert_eq!(second["inputs"][0]["batches_merged"].as_u64().unwrap(), 0);
@@ -138,7 +170,9 @@ fn rerunning_into_the_same_store_counts_nothing_twice() {
         second["inputs"][0]["batches_already_merged"],
         first["inputs"][0]["batches_merged"]
     );
-    let (_, top2) = run_json(&["report", "top", "--db", d, "--format", "json", "--limit", "1000"]);
+    let (_, top2) = run_json(&[
+        "report", "top", "--db", d, "--format", "json", "--limit", "1000",
+    ]);
     assert_eq!(top1, top2);
     // And the store agrees with the analyze report.
     let from_store = ports_by_key(&top1, "ports");
@@ -155,12 +189,26 @@ fn small_batches_give_the_same_totals_as_one() {
     let p = pcap.to_str().unwrap();
     let (_, whole) = run_json(&["analyze", p, "--format", "json", "--workers", "1"]);
     let (_, split) = run_json(&[
-        "analyze", p, "--format", "json", "--workers", "2", "--batch-records", "997",
+        "analyze",
+        p,
+        "--format",
+        "json",
+        "--workers",
+        "2",
+        "--batch-records",
+        "997",
     ]);
     let (a, b) = (ports_by_key(&whole, "ports"), ports_by_key(&split, "ports"));
     assert_eq!(a.len(), b.len());
     for (key, pa) in &a {
-        for field in ["packets", "bytes", "sources", "targets", "first_seen", "last_seen"] {
+        for field in [
+            "packets",
+            "bytes",
+            "sources",
+            "targets",
+            "first_seen",
+            "last_seen",
+        ] {
             assert_eq!(pa[field], b[key][field], "{field} of {key:?}");
         }
     }
@@ -220,7 +268,8 @@ fn bad_inputs_are_named_and_the_good_part_kept() {
     let (code, doc) = run_json(&["analyze", g.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 3);
     let (_, whole) = run_json(&["analyze", pcap.to_str().unwrap(), "--format", "json"]);
-    let lost = whole["summary"]["records"].as_u64().unwrap() - doc["summary"]["records"].as_u64().unwrap();
+    let lost =
+        whole["summary"]["records"].as_u64().unwrap() - doc["summary"]["records"].as_u64().unwrap();
     assert!(lost <= 10, "garbage of 300 bytes lost {lost} records");
     assert!(doc["inputs"][0]["bytes_skipped"].as_u64().unwrap() >= 300 - 64);
 
@@ -241,7 +290,13 @@ fn bad_inputs_are_named_and_the_good_part_kept() {
     }
 
     // One good input and one bad: the good one is still reported.
-    let (code, doc) = run_json(&["analyze", pcap.to_str().unwrap(), empty.to_str().unwrap(), "--format", "json"]);
+    let (code, doc) = run_json(&[
+        "analyze",
+        pcap.to_str().unwrap(),
+        empty.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 2);
     assert_eq!(doc["inputs"][0]["outcome"], "complete");
     assert_eq!(doc["inputs"][1]["outcome"], "unreadable");
@@ -260,26 +315,43 @@ fn firewall_logs_with_a_half_line() {
         )
     };
     for i in 0..5 {
-        f.write_all(line(&format!("203.0.113.{i}"), 5168).as_bytes()).unwrap();
+        f.write_all(line(&format!("203.0.113.{i}"), 5168).as_bytes())
+            .unwrap();
     }
-    f.write_all(b"Aug 22 14:09:01 gw sshd[123]: Accepted publickey for admin\n").unwrap();
+    f.write_all(b"Aug 22 14:09:01 gw sshd[123]: Accepted publickey for admin\n")
+        .unwrap();
     f.write_all(b"Aug 22 14:09:02 gw kernel: DROP IN=eth0 OUT= SRC=203.0.113.9 DST=198.18.0.5 LEN=44 TOS=0x00 PREC=0x00 TTL=40 ID=1 PROTO=TCP SPT=4").unwrap();
     f.write_all(b"\n").unwrap();
     f.write_all(line("203.0.113.77", 0).as_bytes()).unwrap();
     drop(f);
     let (code, doc) = run_json(&[
-        "analyze", log.to_str().unwrap(), "--format", "json", "--year", "2007",
+        "analyze",
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+        "--year",
+        "2007",
     ]);
     assert_eq!(code, 3);
     let input = &doc["inputs"][0];
     assert_eq!(input["format"], "netfilter-log");
     assert_eq!(input["lines_skipped"], 1);
     assert_eq!(input["errors"][0]["line"], 7);
-    assert!(input["errors"][0]["message"].as_str().unwrap().contains("fw.log:7"));
+    assert!(
+        input["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fw.log:7")
+    );
     let ports = ports_by_key(&doc, "ports");
     assert_eq!(ports[&("tcp".into(), 5168)]["sources"], 5);
     assert_eq!(ports[&("tcp".into(), 0)]["packets"], 1);
-    assert!(ports[&("tcp".into(), 5168)]["first_seen"].as_str().unwrap().starts_with("2007-08-22T14:0"));
+    assert!(
+        ports[&("tcp".into(), 5168)]["first_seen"]
+            .as_str()
+            .unwrap()
+            .starts_with("2007-08-22T14:0")
+    );
 }
 
 #[test]

@@ -73,7 +73,15 @@ mod tests {
     #[test]
     fn csv_quotes_what_needs_it() {
         let mut out = Vec::new();
-        write_csv(&mut out, &["a", "b"], &[vec!["x,y".into(), "say \"hi\"".into()]]).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n");
+        write_csv(
+            &mut out,
+            &["a", "b"],
+            &[vec!["x,y".into(), "say \"hi\"".into()]],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n"
+        );
     }
 }

@@ -31,7 +31,11 @@ impl Table {
     }
 
     pub fn render(&self) -> String {
-        let mut widths: Vec<usize> = self.columns.iter().map(|(h, _)| h.chars().count()).collect();
+        let mut widths: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|(h, _)| h.chars().count())
+            .collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(widths.len()) {
                 widths[i] = widths[i].max(cell.chars().count());

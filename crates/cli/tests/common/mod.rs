@@ -59,7 +59,13 @@ pub fn have(tool: &str) -> bool {
 /// packet with the requested fields, tab-separated.
 pub fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-n").arg("-r").arg(file).arg("-Y").arg(filter).arg("-T").arg("fields");
+    cmd.arg("-n")
+        .arg("-r")
+        .arg(file)
+        .arg("-Y")
+        .arg(filter)
+        .arg("-T")
+        .arg("fields");
     for f in fields {
         cmd.arg("-e").arg(f);
     }

@@ -29,13 +29,16 @@ pub(super) fn read_log(
 
     // Without --year, a file's RFC 3164 lines are dated by its modification
     // time (about when its last line was written); standard input by now.
-    let reference = input.modified_secs.map(Timestamp::from_secs).unwrap_or_else(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Timestamp::from_secs(now)
-    });
+    let reference = input
+        .modified_secs
+        .map(Timestamp::from_secs)
+        .unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            Timestamp::from_secs(now)
+        });
     let mut parse_opts = ParseOptions::new(reference);
     parse_opts.year = opts.year;
     parse_opts.utc_offset_secs = opts.utc_offset_secs;

@@ -22,7 +22,10 @@ pub struct AnalyzeReport {
 }
 
 impl AnalyzeReport {
-    pub(super) fn set_port_totals<S>(&mut self, totals: HashMap<(SeriesClass, PortKey), PortBucket, S>) {
+    pub(super) fn set_port_totals<S>(
+        &mut self,
+        totals: HashMap<(SeriesClass, PortKey), PortBucket, S>,
+    ) {
         let mut ports = Vec::new();
         let mut backscatter = Vec::new();
         for ((class, port), b) in totals {
@@ -54,7 +57,9 @@ impl AnalyzeReport {
     /// True when some input was read only in part (errors, skipped garbage,
     /// dropped records).
     pub fn any_partial(&self) -> bool {
-        self.inputs.iter().any(|i| i.outcome == InputOutcome::Partial)
+        self.inputs
+            .iter()
+            .any(|i| i.outcome == InputOutcome::Partial)
     }
 }
 

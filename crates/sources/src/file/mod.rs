@@ -116,12 +116,11 @@ pub fn open_input(path: &str) -> Result<OpenedInput, InputError> {
     let counted = CountingReader::new(raw, Arc::clone(&raw_bytes_read));
     // Read the head once: it serves the fingerprint and compression sniffing,
     // and is replayed in front of the rest so stdin works too.
-    let (head, rest) = read::read_head(counted, FINGERPRINT_BYTES).map_err(|source| {
-        InputError::Read {
+    let (head, rest) =
+        read::read_head(counted, FINGERPRINT_BYTES).map_err(|source| InputError::Read {
             label: label.clone(),
             source,
-        }
-    })?;
+        })?;
     if head.is_empty() {
         return Err(InputError::Empty { label });
     }

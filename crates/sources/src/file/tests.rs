@@ -65,7 +65,9 @@ fn large_inputs_replay_every_byte() {
 fn fingerprint_depends_on_content_only() {
     let a = open_bytes(LOG_LINE.as_bytes()).unwrap().fingerprint;
     let b = open_bytes(LOG_LINE.as_bytes()).unwrap().fingerprint;
-    let c = open_bytes(LOG_LINE.repeat(2).as_bytes()).unwrap().fingerprint;
+    let c = open_bytes(LOG_LINE.repeat(2).as_bytes())
+        .unwrap()
+        .fingerprint;
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -87,5 +89,8 @@ fn bad_inputs_get_clear_errors() {
     assert!(matches!(err, InputError::Directory { .. }), "{err}");
 
     let err = open_input("/nonexistent/portwatch/input.pcap").unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/portwatch/input.pcap"));
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/portwatch/input.pcap")
+    );
 }
