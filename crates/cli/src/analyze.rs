@@ -10,7 +10,7 @@ use crate::args::{AnalyzeArgs, Format};
 use crate::exit::Exit;
 use crate::output::json::{self, AnalyzeDoc};
 use crate::output::table::{Align, Table};
-use crate::output::{bytes, count, write_csv};
+use crate::output::{bytes, count, top_source, write_csv};
 use crate::progress::Bar;
 
 pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
@@ -170,10 +170,7 @@ pub fn ports_table(ports: &[&PortTotal]) -> Table {
             count(p.targets),
             p.first_seen.to_rfc3339(),
             p.last_seen.to_rfc3339(),
-            p.top_sources.first().map_or_else(
-                || "-".into(),
-                |e| format!("{} ({})", e.addr, count(e.count)),
-            ),
+            top_source(&p.top_sources),
         ]);
     }
     t

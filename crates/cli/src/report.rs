@@ -16,7 +16,7 @@ use crate::args::{
 use crate::exit::Exit;
 use crate::output::json::{self, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
 use crate::output::table::{Align, Table};
-use crate::output::{bytes, count, write_csv};
+use crate::output::{bytes, count, top_source, write_csv};
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -196,10 +196,7 @@ async fn top(a: TopArgs) -> anyhow::Result<()> {
                     count(p.active_minutes),
                     p.first_seen.to_rfc3339(),
                     p.last_seen.to_rfc3339(),
-                    p.top_sources.first().map_or_else(
-                        || "-".into(),
-                        |e| format!("{} ({})", e.addr, count(e.count)),
-                    ),
+                    top_source(&p.top_sources),
                 ]);
             }
             let what = match q.class {
@@ -308,10 +305,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                     count(p.packets),
                     count(p.targets),
                     bytes(p.bytes),
-                    p.top_sources.first().map_or_else(
-                        || "-".into(),
-                        |e| format!("{} ({})", e.addr, count(e.count)),
-                    ),
+                    top_source(&p.top_sources),
                     bar(p.sources, max_sources, 30),
                 ]);
             }

@@ -19,6 +19,14 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// The heaviest source as a table cell: `203.0.113.9 (1,234)`, or `-`.
+pub fn top_source(top: &[portwatch_sketch::TopEntry]) -> String {
+    top.first().map_or_else(
+        || "-".into(),
+        |e| format!("{} ({})", e.addr, count(e.count)),
+    )
+}
+
 /// Bytes in human units.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
