@@ -14,6 +14,7 @@
 
 mod analyze;
 mod args;
+mod detect;
 mod exit;
 mod output;
 mod progress;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(r) => report::run(r),
+        Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
         Command::Simulate(s) => simulate::run(s),
     };
     match result {
