@@ -1,0 +1,14 @@
+//! placeholder
+pub mod advisory;
+mod chart;
+mod error;
+mod mask;
+mod series;
+mod stix;
+mod time;
+
+pub use advisory::{Advisory, AdvisoryFormat, AdvisoryOptions, Evidence, advisory, render};
+pub use chart::{ChartOptions, ImageFormat, TopPorts, port_chart, top_ports_chart};
+pub use error::PublishError;
+pub use mask::Masking;
+pub use series::{Band, Expected, Metric, Point, PortSeries};
