@@ -99,6 +99,28 @@ impl PortSeries {
         self
     }
 
+    /// Shows at least `[from, to)`: the store reports only buckets with
+    /// data, so a quiet port's series would otherwise start at the spike
+    /// and hide the silence that makes it one. Adds empty buckets at the
+    /// edges (never removes points); [`PortSeries::validate`] still holds.
+    pub fn with_range(mut self, from: i64, to: i64) -> Self {
+        let w = self.bucket.secs();
+        let first = from.div_euclid(w) * w;
+        let last = (to - 1).div_euclid(w) * w;
+        if last < first {
+            return self;
+        }
+        let expected = self.points.first().and_then(|p| p.expected);
+        for edge in [first, last] {
+            if let Err(at) = self.points.binary_search_by_key(&edge, |p| p.start) {
+                let mut p = Point::new(edge, 0, 0, 0);
+                p.expected = expected;
+                self.points.insert(at, p);
+            }
+        }
+        self
+    }
+
     /// Checks what drawing relies on: some points, in order, on bucket
     /// edges.
     pub fn validate(&self) -> Result<(), PublishError> {
@@ -219,8 +241,12 @@ mod tests {
             packets_per_min: 1.0,
         });
         s.validate().expect("valid");
-        let f = s.filled();
+        let f = s.clone().filled();
         assert_eq!(f.len(), 4);
+        let wide = s.with_range(0, 6 * 3600 + 1);
+        wide.validate().expect("still valid");
+        assert_eq!(wide.filled().len(), 7);
+        assert_eq!(wide.points[0].expected.map(|e| e.sources.mid), Some(30.0));
         assert_eq!(f[1].sources, 0);
         assert_eq!(f[2].expected.map(|e| e.sources.mid), Some(30.0));
     }

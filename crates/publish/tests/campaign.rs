@@ -61,7 +61,12 @@ fn campaign() -> (Alert, PortSeries) {
                     packets: b.packets,
                     sources: b.sources.estimate(),
                     targets: b.targets.estimate(),
-                    top: b.top_sources.top(32).iter().map(|e| (e.addr, e.count)).collect(),
+                    top: b
+                        .top_sources
+                        .top(32)
+                        .iter()
+                        .map(|e| (e.addr, e.count))
+                        .collect(),
                 },
             ));
         }
@@ -71,7 +76,11 @@ fn campaign() -> (Alert, PortSeries) {
         .map(|m| {
             let mut samples = by_minute.remove(&(m * 60)).unwrap_or_default();
             samples.sort_by_key(|s| s.0);
-            MinuteInput { start: m * 60, sensor_up: up.contains(&(m * 60)), samples }
+            MinuteInput {
+                start: m * 60,
+                sensor_up: up.contains(&(m * 60)),
+                samples,
+            }
         })
         .collect();
     let key: PortKey = "5168/tcp".parse().expect("key");
@@ -84,15 +93,27 @@ fn campaign() -> (Alert, PortSeries) {
     // The hourly series, as `report port --bucket 1h` reads it from the
     // store: minutes rolled up, distinct sources merged per hour.
     let hours = rollup(
-        agg.minutes().filter(|(k, _)| k.class == SeriesClass::Probe && k.port == key),
+        agg.minutes()
+            .filter(|(k, _)| k.class == SeriesClass::Probe && k.port == key),
         BucketWidth::Hour,
     );
     let points = hours
         .iter()
-        .map(|(k, b)| Point::new(k.start, b.sources.estimate(), b.packets, b.targets.estimate()))
+        .map(|(k, b)| {
+            Point::new(
+                k.start,
+                b.sources.estimate(),
+                b.packets,
+                b.targets.estimate(),
+            )
+        })
         .collect();
-    let series = PortSeries { key, bucket: BucketWidth::Hour, points }
-        .with_baseline(&alert.baseline_at_onset);
+    let series = PortSeries {
+        key,
+        bucket: BucketWidth::Hour,
+        points,
+    }
+    .with_baseline(&alert.baseline_at_onset);
     (alert, series)
 }
 
@@ -103,7 +124,10 @@ fn simulated_5168_campaign_becomes_a_full_advisory() {
     let onset = Timestamp::from_secs(alert.onset).to_rfc3339();
     assert!(onset.starts_with("2007-08-22T14:0"), "onset {onset}");
 
-    let evidence = Evidence { series: Some(series), ..Evidence::default() };
+    let evidence = Evidence {
+        series: Some(series),
+        ..Evidence::default()
+    };
     let adv = advisory(&alert, &evidence, &AdvisoryOptions::builtin());
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("campaign");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -111,10 +135,20 @@ fn simulated_5168_campaign_becomes_a_full_advisory() {
     let md = render(&adv, AdvisoryFormat::Markdown).expect("md");
     for needle in [
         "# Increase in scanning of 5168/tcp (Trend Micro ServerProtect RPC)",
-        "## 1. Overview", "## 2. Situation observed", "## 3. Probable cause",
-        "## 4. Recommended actions", "## 5. References", "Trend Micro ServerProtect",
-        "CVE-2007-4218", "CVE-2007-4219", "CVE-2007-1070", "before onset", "(probable cause)",
-        "data:image/svg+xml;base64,", "Began:** 2007-08-22 14:0", "Limit outbound traffic to 5168/tcp",
+        "## 1. Overview",
+        "## 2. Situation observed",
+        "## 3. Probable cause",
+        "## 4. Recommended actions",
+        "## 5. References",
+        "Trend Micro ServerProtect",
+        "CVE-2007-4218",
+        "CVE-2007-4219",
+        "CVE-2007-1070",
+        "before onset",
+        "(probable cause)",
+        "data:image/svg+xml;base64,",
+        "Began:** 2007-08-22 14:0",
+        "Limit outbound traffic to 5168/tcp",
         "Target addresses are masked",
     ] {
         assert!(md.contains(needle), "missing {needle:?} in\n{md}");
@@ -125,8 +159,16 @@ fn simulated_5168_campaign_becomes_a_full_advisory() {
     let v: serde_json::Value = serde_json::from_str(&json).expect("json parses");
     assert_eq!(v["schema"], "portwatch.advisory/1");
     assert_eq!(v["alert"]["id"], alert.id.to_string());
-    assert!(v["overview"]["peak_sources_per_min"].as_u64().is_some_and(|n| n >= 20));
-    assert!(v["situation"]["top_sources"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        v["overview"]["peak_sources_per_min"]
+            .as_u64()
+            .is_some_and(|n| n >= 20)
+    );
+    assert!(
+        v["situation"]["top_sources"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
 
     let stix = render(&adv, AdvisoryFormat::Stix).expect("stix");
     let stix_file = dir.join("bundle.json");
@@ -153,12 +195,26 @@ fn simulated_5168_campaign_becomes_a_full_advisory() {
             assert_eq!((w, h), (1200, 1600));
             let ink = rgb.chunks(3).filter(|p| p.iter().any(|&c| c < 200)).count();
             let colours: BTreeSet<[u8; 3]> = rgb.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
-            eprintln!("screenshot {}: {ink} inked pixels, {} colours", shot.display(), colours.len());
-            assert!(ink > 20_000, "the page rendered text and a chart ({ink} inked pixels)");
-            assert!(colours.len() > 50, "more than a blank page ({} colours)", colours.len());
+            eprintln!(
+                "screenshot {}: {ink} inked pixels, {} colours",
+                shot.display(),
+                colours.len()
+            );
+            assert!(
+                ink > 20_000,
+                "the page rendered text and a chart ({ink} inked pixels)"
+            );
+            assert!(
+                colours.len() > 50,
+                "more than a blank page ({} colours)",
+                colours.len()
+            );
             // The chart's alert window (amber) and observed line (blue).
             let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(&a, b)| a.abs_diff(b) < 40);
-            assert!(rgb.chunks(3).any(|p| near(p, [0, 70, 160])), "observed line drawn");
+            assert!(
+                rgb.chunks(3).any(|p| near(p, [0, 70, 160])),
+                "observed line drawn"
+            );
         }
     }
 }

@@ -77,14 +77,12 @@ pub(super) fn render(adv: &Advisory) -> Result<String, PublishError> {
         "Normal before onset",
         &format!(
             "{:.4} sources/min, {:.4} packets/min (about {} times normal at the peak)",
-            o.baseline_sources_per_min, o.baseline_packets_per_min, o.times_normal
+            o.baseline_sources_per_min,
+            o.baseline_packets_per_min,
+            crate::chart::format_count(o.times_normal)
         ),
     );
-    row(
-        &mut h,
-        "State",
-        &format!("{} since {}", esc(&o.state), human(o.state_since)),
-    );
+    row(&mut h, "State", &esc(&o.status));
     h.push_str("</table>\n");
 
     h.push_str("<h2 id=\"situation\">2. Situation observed</h2>\n");

@@ -44,14 +44,11 @@ pub(super) fn render(adv: &Advisory) -> Result<String, PublishError> {
     let _ = writeln!(
         md,
         "- **Normal before onset:** {:.4} sources/min, {:.4} packets/min (about {} times normal at the peak)",
-        o.baseline_sources_per_min, o.baseline_packets_per_min, o.times_normal
+        o.baseline_sources_per_min,
+        o.baseline_packets_per_min,
+        crate::chart::format_count(o.times_normal)
     );
-    let _ = writeln!(
-        md,
-        "- **State:** {} since {}\n",
-        o.state,
-        human(o.state_since)
-    );
+    let _ = writeln!(md, "- **State:** {}\n", text(&o.status));
 
     let _ = writeln!(md, "## 2. Situation observed\n");
     if let Some(svg) = super::chart_svg(adv)? {

@@ -110,7 +110,7 @@ fn overview(alert: &Alert, service: Option<String>, state_since: i64) -> Overvie
         peak = alert.peak.sources,
         peak_at = human(alert.peak.at),
         normal = b.sources_per_min,
-        times = round_sig(times),
+        times = crate::chart::format_count(round_sig(times)),
         onset = human(alert.onset),
     );
     Overview {
@@ -125,6 +125,10 @@ fn overview(alert: &Alert, service: Option<String>, state_since: i64) -> Overvie
         .to_string(),
         state: alert.state.as_str().to_string(),
         state_since,
+        status: match alert.state {
+            State::Closed => format!("closed: {state}"),
+            _ => state.clone(),
+        },
         onset: alert.onset,
         peak_at: alert.peak.at,
         closed: alert.closed,
@@ -138,10 +142,28 @@ fn overview(alert: &Alert, service: Option<String>, state_since: i64) -> Overvie
     }
 }
 
+/// The series as the advisory shows it: at least `CONTEXT_BEFORE` buckets
+/// of normal before the onset and `CONTEXT_AFTER` after the alert's end,
+/// so the reader sees the spike against the port's usual level.
+const CONTEXT_BEFORE: i64 = 12;
+const CONTEXT_AFTER: i64 = 6;
+
+fn shown_series(alert: &Alert, s: &crate::series::PortSeries) -> Vec<crate::series::Point> {
+    let w = s.bucket.secs();
+    let end = alert.closed.unwrap_or(alert.last_active + 60);
+    s.clone()
+        .with_range(alert.onset - CONTEXT_BEFORE * w, end + CONTEXT_AFTER * w)
+        .filled()
+}
+
 fn situation(alert: &Alert, ev: &Evidence, opts: &AdvisoryOptions<'_>) -> Situation {
     Situation {
         bucket: ev.series.as_ref().map(|s| s.bucket.to_string()),
-        series: ev.series.as_ref().map(|s| s.filled()).unwrap_or_default(),
+        series: ev
+            .series
+            .as_ref()
+            .map(|s| shown_series(alert, s))
+            .unwrap_or_default(),
         sources: ev.distinct_sources.unwrap_or(alert.during.sources_at_least),
         sources_exact: ev.distinct_sources.is_some(),
         top_sources: alert

@@ -50,6 +50,8 @@ pub struct Overview {
     pub state: String,
     #[serde(with = "serde_rfc3339")]
     pub state_since: i64,
+    /// `closed: back to background by …`, `peak since …`.
+    pub status: String,
     #[serde(with = "serde_rfc3339")]
     pub onset: i64,
     #[serde(with = "serde_rfc3339")]

@@ -19,6 +19,7 @@ use plotters::style::FontStyle;
 
 use crate::PublishError;
 
+pub(crate) use port::format_count;
 pub use port::port_chart;
 pub use top::{TopPorts, top_ports_chart};
 

@@ -78,7 +78,8 @@ impl PortChart<'_> {
             })
             .fold(0.0, f64::max)
             .max(1.0)
-            * 1.18;
+            // Headroom for the legend and the labels above the data.
+            * 1.35;
         let ticks = axis::ticks(x0, x1, self.max_ticks);
         let first_tick = ticks.first().copied().unwrap_or(x0);
         let step = match ticks.as_slice() {
@@ -134,7 +135,9 @@ impl PortChart<'_> {
         if metric == Metric::Sources {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
+                // A spike rises on the left of its window and tapers to
+                // the right, so the upper right is usually free.
+                .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.9))
                 .border_style(BLACK)
                 .label_font((FAMILY, 13))
