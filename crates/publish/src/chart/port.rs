@@ -135,9 +135,7 @@ impl PortChart<'_> {
         if metric == Metric::Sources {
             chart
                 .configure_series_labels()
-                // A spike rises on the left of its window and tapers to
-                // the right, so the upper right is usually free.
-                .position(SeriesLabelPosition::UpperRight)
+                .position(self.legend_corner(x0, x1))
                 .background_style(WHITE.mix(0.9))
                 .border_style(BLACK)
                 .label_font((FAMILY, 13))
@@ -145,6 +143,15 @@ impl PortChart<'_> {
                 .map_err(chart_err)?;
         }
         Ok(())
+    }
+
+    /// The upper corner away from the alert, so the legend never covers
+    /// the onset and peak labels (the silence before a spike is empty).
+    fn legend_corner(&self, x0: i64, x1: i64) -> SeriesLabelPosition {
+        match self.alert {
+            Some(a) if (a.onset - x0) * 2 < (x1 - x0) => SeriesLabelPosition::UpperRight,
+            _ => SeriesLabelPosition::UpperLeft,
+        }
     }
 
     /// The expected range as a grey band with the expectation as a line.
