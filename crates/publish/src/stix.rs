@@ -25,6 +25,9 @@ use crate::PublishError;
 use crate::advisory::Advisory;
 use crate::time::stix as ts;
 
+/// When the sensor network's identity object says it was created.
+const IDENTITY_CREATED: &str = "2000-01-01T00:00:00.000Z";
+
 /// The namespace STIX 2.1 prescribes for cyber-observable ids.
 const STIX_SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
 
@@ -68,9 +71,12 @@ pub(crate) fn bundle(adv: &Advisory) -> Result<String, PublishError> {
             "created": created, "modified": modified, "created_by_ref": identity,
         })
     };
+    // The identity and the vulnerabilities are shared by every alert's
+    // bundle, so their timestamps must not depend on the alert: a fixed
+    // date for the identity, the disclosure date for a vulnerability.
     let mut objects: Vec<Value> = vec![json!({
         "type": "identity", "spec_version": "2.1", "id": identity,
-        "created": created, "modified": created,
+        "created": IDENTITY_CREATED, "modified": IDENTITY_CREATED,
         "name": adv.publisher, "identity_class": "organization",
         "description": "Darknet and honeypot sensors watching for Internet scanning (portwatch).",
     })];
@@ -175,6 +181,11 @@ pub(crate) fn bundle(adv: &Advisory) -> Result<String, PublishError> {
             seen.push(cve);
             let id = sdo_id("vulnerability", cve);
             let mut o = common("vulnerability", &id);
+            let disclosed = portwatch_enrich::knowledge::Date::parse(&v.date)
+                .and_then(|d| d.start())
+                .map_or_else(|| IDENTITY_CREATED.to_string(), |t| ts(t.secs()));
+            o["created"] = json!(disclosed);
+            o["modified"] = json!(disclosed);
             o["name"] = json!(cve);
             o["description"] = json!(format!("{} ({}); {}.", v.name, v.product, v.timing));
             o["external_references"] = json!([{"source_name": "cve", "external_id": cve}]);
