@@ -78,6 +78,10 @@ impl Point {
     }
 }
 
+/// More buckets than a chart has pixels many times over: a year of minutes
+/// is a mistake, not a chart.
+const MAX_BUCKETS: i64 = 100_000;
+
 /// One port's series at one bucket width, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PortSeries {
@@ -136,6 +140,18 @@ impl PortSeries {
                     crate::time::rfc3339(pair[1].start)
                 )));
             }
+        }
+        let (first, last) = (
+            self.points[0].start,
+            self.points[self.points.len() - 1].start,
+        );
+        if (last - first) / w > MAX_BUCKETS {
+            return Err(PublishError::Input(format!(
+                "{}: {} buckets of {} are too many to draw; choose a coarser bucket",
+                self.key,
+                (last - first) / w,
+                self.bucket
+            )));
         }
         if let Some(p) = self.points.iter().find(|p| p.start.rem_euclid(w) != 0) {
             return Err(PublishError::Input(format!(
@@ -236,6 +252,7 @@ mod tests {
         assert!(series(&[]).validate().is_err());
         assert!(series(&[7200, 3600]).validate().is_err());
         assert!(series(&[3601]).validate().is_err());
+        assert!(series(&[0, 3600 * 200_000]).validate().is_err());
         let s = series(&[3600, 4 * 3600]).with_baseline(&Baseline {
             sources_per_min: 0.5,
             packets_per_min: 1.0,

@@ -219,3 +219,39 @@ fn bad_options_and_formats_are_errors() {
     let fine = series_5168(BucketWidth::FiveMinutes);
     assert!(port_chart(&fine, None, &ChartOptions::default(), ImageFormat::Svg).is_ok());
 }
+
+#[test]
+fn busy_port_shows_its_baseline_band() {
+    // A 445-like port: about 40 sources an hour with a daily rhythm, and a
+    // doubling for four hours.
+    let day = support::DAY;
+    let points = (0..48)
+        .map(|h| {
+            let t = day + h * 3600;
+            let normal = 40.0 + 15.0 * ((h as f64) * std::f64::consts::TAU / 24.0).sin();
+            let seen = if (30..34).contains(&h) {
+                normal * 2.0
+            } else {
+                normal
+            };
+            let mut p =
+                portwatch_publish::Point::new(t, seen as u64, seen as u64 * 3, seen as u64 * 2);
+            p.expected = Some(portwatch_publish::Expected {
+                sources: portwatch_publish::Band::around(normal, 1.5),
+                packets: portwatch_publish::Band::around(normal * 3.0, 1.5),
+            });
+            p
+        })
+        .collect();
+    let series = portwatch_publish::PortSeries {
+        key: "445/tcp".parse().expect("key"),
+        bucket: BucketWidth::Hour,
+        points,
+    };
+    let png = port_chart(&series, None, &ChartOptions::default(), ImageFormat::Png).expect("png");
+    std::fs::write(out_dir().join("busy.png"), &png).expect("write");
+    let (w, _, rgb) = decode_png(&png);
+    // The band: BAND (190,190,190) at 55% over white.
+    let band = count(&rgb, w, 40..300, 80..980, |p| near(p, [215, 215, 215], 12));
+    assert!(band > 5_000, "baseline band drawn ({band} pixels)");
+}

@@ -32,9 +32,12 @@ pub(crate) fn ticks(from: i64, to: i64, max: usize) -> Vec<i64> {
         .find(|s| span / s < max)
         .unwrap_or_else(|| span / max + 1);
     let first = from.div_euclid(step) * step + if from.rem_euclid(step) == 0 { 0 } else { step };
+    // A label is centred on its tick: one at the very right edge would be
+    // cut off, so the last 5% of the span gets none.
+    let last = to - span / 20;
     (0..)
         .map(|i| first + i * step)
-        .take_while(|&t| t <= to)
+        .take_while(|&t| t <= last)
         .collect()
 }
 
