@@ -29,8 +29,22 @@ pub enum Command {
     Report(ReportCommand),
     /// List the alerts detection found in a store (spikes of scanning on a port).
     Alerts(AlertsArgs),
+    /// Serve the read-only HTTP JSON API and Prometheus metrics over a store.
+    Serve(ServeArgs),
     /// Write synthetic darknet traffic with scheduled scan campaigns (and a ground-truth JSON).
     Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The store (a SQLite file written by `analyze --db`).
+    #[arg(long, env = "PORTWATCH_DB", value_name = "PATH", required = true)]
+    pub db: String,
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 /// Detection sensitivity: a config file, then flags over it.

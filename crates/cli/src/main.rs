@@ -19,6 +19,7 @@ mod exit;
 mod output;
 mod progress;
 mod report;
+mod serve;
 mod simulate;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(r) => report::run(r),
         Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
+        Command::Serve(s) => serve::run(s),
         Command::Simulate(s) => simulate::run(s),
     };
     match result {

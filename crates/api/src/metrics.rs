@@ -1,0 +1,111 @@
+//! Prometheus metrics: counters the process keeps (a live sensor counts
+//! records and drops as they happen, rule 4) and gauges read from the store
+//! at scrape time (what it holds, alerts by state).
+
+use portwatch_store::{AlertsQuery, Store, StoreError};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+/// The process's own counters. Cheap to bump from any thread.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Records read, by source (`capture:eth0`, `log:/var/log/kern.log`,
+    /// `honeypot`) and class.
+    pub records: Family<Labels, Counter>,
+    /// Records dropped, by source and reason (kernel drops, full queues,
+    /// unparseable lines, …).
+    pub drops: Family<Labels, Counter>,
+    /// Batches merged into the store.
+    pub batches: Counter,
+}
+
+impl Metrics {
+    /// Counts `n` records of `class` from `source`.
+    pub fn record(&self, source: &str, class: &str, n: u64) {
+        self.records
+            .get_or_create(&vec![
+                ("source".to_string(), source.to_string()),
+                ("class".to_string(), class.to_string()),
+            ])
+            .inc_by(n);
+    }
+
+    /// Counts `n` records of `source` dropped for `reason`.
+    pub fn drop(&self, source: &str, reason: &str, n: u64) {
+        self.drops
+            .get_or_create(&vec![
+                ("source".to_string(), source.to_string()),
+                ("reason".to_string(), reason.to_string()),
+            ])
+            .inc_by(n);
+    }
+
+    /// The OpenMetrics text of the counters and of the store's gauges.
+    pub async fn render(&self, store: &dyn Store) -> Result<String, StoreError> {
+        let mut reg = Registry::with_prefix("portwatch");
+        reg.register(
+            "records",
+            "Records read by this process, by source and class",
+            self.records.clone(),
+        );
+        reg.register(
+            "dropped",
+            "Records dropped by this process, by source and reason",
+            self.drops.clone(),
+        );
+        reg.register(
+            "batches_merged",
+            "Batches this process merged into the store",
+            self.batches.clone(),
+        );
+
+        let totals = store.totals().await?;
+        let stored: Family<Labels, Gauge> = Family::default();
+        let c = &totals.counts;
+        for (class, n) in [
+            ("probe", c.probe),
+            ("backscatter", c.backscatter),
+            ("other", c.other_total()),
+            ("unparseable", c.dropped_total()),
+        ] {
+            stored
+                .get_or_create(&vec![("class".to_string(), class.to_string())])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        reg.register(
+            "store_records",
+            "Records the store holds, over every input, by class",
+            stored,
+        );
+        let streams: Gauge = Gauge::default();
+        streams.set(i64::try_from(totals.streams).unwrap_or(i64::MAX));
+        reg.register("store_streams", "Input streams in the store", streams);
+        let last: Gauge = Gauge::default();
+        last.set(c.last_seen.map_or(0, |t| t.secs()));
+        reg.register(
+            "store_last_event_seconds",
+            "Event time of the newest record in the store (Unix seconds)",
+            last,
+        );
+
+        let alerts = store.alerts(&AlertsQuery::default()).await?;
+        let by_state: Family<Labels, Gauge> = Family::default();
+        for state in ["rising", "peak", "tapering", "closed"] {
+            let n = alerts.iter().filter(|a| a.state == state).count();
+            by_state
+                .get_or_create(&vec![("state".to_string(), state.to_string())])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        reg.register("alerts", "Stored alerts by lifecycle state", by_state);
+
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &reg);
+        Ok(out)
+    }
+}
