@@ -108,9 +108,34 @@ impl Honeypot {
         self.shared.limiter.open()
     }
 
+    /// A cheap, cloneable handle to the counters, for a metrics endpoint.
+    pub fn monitor(&self) -> HoneypotMonitor {
+        HoneypotMonitor {
+            stats: Arc::clone(&self.shared.stats),
+            limiter: Arc::clone(&self.shared.limiter),
+        }
+    }
+
     /// Stops every listener.
     pub fn shutdown(self) {
         drop(self);
+    }
+}
+
+/// Read-only view of a running honeypot's counters (see [`Honeypot::monitor`]).
+#[derive(Debug, Clone)]
+pub struct HoneypotMonitor {
+    stats: Arc<Stats>,
+    limiter: Arc<ConnLimiter>,
+}
+
+impl HoneypotMonitor {
+    pub fn stats(&self) -> HoneypotStats {
+        self.stats.snapshot()
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.limiter.open()
     }
 }
 

@@ -80,5 +80,5 @@ mod udp;
 pub use config::{HoneypotConfig, Limits, MAX_PORTS_PER_PROTO, PortRange};
 pub use error::HoneypotError;
 pub use event::{HoneypotEvent, Outcome};
-pub use honeypot::Honeypot;
+pub use honeypot::{Honeypot, HoneypotMonitor};
 pub use stats::HoneypotStats;
