@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use portwatch_core::{PortKey, Proto, Timestamp};
+use portwatch_core::{Class, Event, Fingerprint, PortKey, Proto, Timestamp};
 use portwatch_payload::{Analysis, SignatureSet, escape_bytes};
 use serde::{Serialize, Serializer};
 use tokio::sync::mpsc;
@@ -64,6 +64,27 @@ impl HoneypotEvent {
     /// The series this event counts in.
     pub fn key(&self) -> PortKey {
         PortKey::new(self.proto, self.dst.port())
+    }
+
+    /// The same observation as the pipeline's [`Event`], so honeypot hits
+    /// aggregate like captured probes: a completed handshake or a datagram
+    /// is a probe of `dst`'s port. Header fields a socket cannot see (TTL,
+    /// IP ID, sequence numbers) are zero, as for firewall log lines.
+    pub fn as_event(&self) -> Event<'_> {
+        Event {
+            ts: self.ts,
+            src: self.src.ip(),
+            dst: self.dst.ip(),
+            proto: Some(self.proto),
+            sport: self.src.port(),
+            dport: self.dst.port(),
+            class: Class::Probe,
+            key: Some(self.key()),
+            ip_len: 0,
+            fp: Fingerprint::default(),
+            tcp_options: &[],
+            payload: &self.payload,
+        }
     }
 }
 

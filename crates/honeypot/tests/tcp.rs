@@ -1,6 +1,6 @@
 //! Real TCP clients against the honeypot on loopback.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
 
@@ -30,6 +30,13 @@ async fn banner_then_payload_matched_to_a_signature() {
     assert!(!ev.redirected);
     assert_eq!(ev.payload, b"Password;0;letmein\r");
     assert_eq!(ev.outcome, Outcome::ClientClosed);
+    let core = ev.as_event();
+    assert_eq!(
+        core.key.unwrap().to_string(),
+        format!("{}/tcp", tcp_addr(&pot).port())
+    );
+    assert_eq!(core.class, portwatch_core::Class::Probe);
+    assert_eq!(core.payload, b"Password;0;letmein\r");
     let a = ev.analysis.unwrap();
     assert_eq!(a.primary(), Some("netbus-command"));
     // The server closed after the client's FIN.
@@ -145,4 +152,38 @@ async fn full_event_queue_drops_and_counts() {
     let s = pot.stats();
     assert_eq!((s.events_sent, s.events_dropped), (2, 3));
     assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok() && rx.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_ports_on_one_address() {
+    // An unusual loopback address keeps clear of anything else on the host.
+    let cfg = HoneypotConfig {
+        addresses: vec!["127.77.0.1".parse().unwrap()],
+        tcp_ports: vec!["46100-46399".parse().unwrap()],
+        ..local_config()
+    };
+    let sigs = std::sync::Arc::new(portwatch_payload::SignatureSet::builtin().unwrap());
+    let (pot, mut rx) = match portwatch_honeypot::Honeypot::spawn(cfg, sigs).await {
+        Ok(started) => started,
+        Err(e) => {
+            println!("skipped: {e} (port range busy on this host)");
+            return;
+        }
+    };
+    assert_eq!(pot.tcp_addrs().len(), 300);
+    for addr in pot.tcp_addrs() {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(format!("GET /{} HTTP/1.1\r\n\r\n", addr.port()).as_bytes())
+            .await
+            .unwrap();
+        c.shutdown().await.unwrap();
+    }
+    let mut ports = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        let ev = next(&mut rx).await;
+        let a = ev.analysis.as_ref().unwrap();
+        assert!(a.matched("http-request"));
+        ports.insert(ev.dst.port());
+    }
+    assert_eq!(ports, (46100..46400).collect());
 }
