@@ -44,7 +44,9 @@ pub struct HoneypotEvent {
     pub proto: Proto,
     pub src: SocketAddr,
     /// Where the client sent it: the original destination when an nftables
-    /// redirect brought it here (`SO_ORIGINAL_DST`), else the listener.
+    /// redirect brought it here (`SO_ORIGINAL_DST`), else the listener. For
+    /// UDP this is the listening socket's address, so a listener on a
+    /// wildcard address reports the unspecified address with the right port.
     pub dst: SocketAddr,
     /// `dst` came from `SO_ORIGINAL_DST` and differs from the listener.
     pub redirected: bool,

@@ -262,3 +262,30 @@ fn nmap_service_detection_probes() {
         "{names:?}"
     );
 }
+
+#[test]
+fn tls_client_hello_from_a_metasploit_session() {
+    // The only ClientHello in the captures: Meterpreter's handler (port
+    // 4444) opening TLS on the reverse connection from port 33047.
+    let Some(flows) = client_payloads(
+        "eternalsafety-smb-traces/metasploit-ms017-010-win7x64.pcap",
+        33047,
+    ) else {
+        return;
+    };
+    let hellos: Vec<Analysis> = flows
+        .iter()
+        .flatten()
+        .map(|p| analyze(33047, p))
+        .filter(|a| a.tls.is_some())
+        .collect();
+    assert_eq!(hellos.len(), 1);
+    assert!(hellos[0].matched("tls-client-hello"));
+    // Expected value built from tshark's fields for this hello (version
+    // 0x0301, 16 ciphers incl. 0x00ff, one extension 0x0023, no SNI, no
+    // ALPN, no signature algorithms) and hashed with Python's hashlib.
+    assert_eq!(
+        hellos[0].tls.as_ref().unwrap().ja4,
+        "t10i160100_16479165d509_e78b541c01a9"
+    );
+}
