@@ -57,9 +57,13 @@ fn client_payloads(rel: &str, port: u16) -> Option<Vec<Vec<Vec<u8>>>> {
     )
 }
 
+fn sigs() -> &'static SignatureSet {
+    static SIGS: std::sync::OnceLock<SignatureSet> = std::sync::OnceLock::new();
+    SIGS.get_or_init(|| SignatureSet::builtin().unwrap())
+}
+
 fn analyze(port: u16, payload: &[u8]) -> Analysis {
-    let sigs = SignatureSet::builtin().unwrap();
-    let a = sigs.analyze(Transport::Tcp, port, payload);
+    let a = sigs().analyze(Transport::Tcp, port, payload);
     let shown = escape_bytes(&payload[..payload.len().min(48)]);
     println!("{port}: {:?} {shown}", a.primary());
     a
@@ -220,9 +224,7 @@ fn ssh_password_guessing_clients() {
         // The KEXINIT follows in its own segments (1448 + 144 bytes here):
         // reassembled with the banner, it gives HASSH.
         let joined: Vec<u8> = flow.iter().take(3).flatten().copied().collect();
-        let both = SignatureSet::builtin()
-            .unwrap()
-            .analyze(Transport::Tcp, 22, &joined);
+        let both = sigs().analyze(Transport::Tcp, 22, &joined);
         let fp = both.ssh.expect("ssh").fingerprint;
         println!("  reassembled: {fp}");
         // Wireshark 4.0's `ssh.kex.hassh` gives the same value for all 11.
