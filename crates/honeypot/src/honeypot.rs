@@ -87,6 +87,11 @@ impl Honeypot {
                 )));
             }
         }
+        tracing::info!(
+            tcp = pot.tcp_addrs.len(),
+            udp = pot.udp_addrs.len(),
+            "honeypot listening"
+        );
         Ok((pot, rx))
     }
 

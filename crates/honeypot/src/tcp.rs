@@ -20,7 +20,10 @@ pub(crate) async fn serve(listener: TcpListener, banner: Option<Arc<[u8]>>, shar
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
-            Err(_) => {
+            Err(error) => {
+                // Counted; logged at debug so an fd-exhaustion storm
+                // cannot flood the log.
+                tracing::debug!(%error, "honeypot accept failed");
                 shared.stats.tcp_accept_errors(1);
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
