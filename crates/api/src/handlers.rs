@@ -6,9 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portwatch_aggregate::SeriesClass;
-use portwatch_core::{BucketWidth, Timestamp};
+use portwatch_core::Timestamp;
 use portwatch_detect::Alert;
-use portwatch_pipeline::detect::{BandPoint, port_bands};
+use portwatch_pipeline::detect::{bucket_band, port_bands};
 use portwatch_sketch::TopEntry;
 use portwatch_store::{
     AlertRecord, AlertsQuery, Order, PortTotals, SeriesQuery, SourceOrder, SourceTotals,
@@ -169,31 +169,6 @@ pub struct SeriesParams {
     class: Option<String>,
 }
 
-/// A bucket's normal: see `docs/json.md` (`report port`), the same shape.
-#[derive(Debug, Serialize)]
-struct Baseline {
-    sources_per_min: f64,
-    sources_per_min_upper: f64,
-    packets: f64,
-    packets_upper: f64,
-}
-
-fn baseline(bands: &[BandPoint], start: i64, width: BucketWidth) -> Option<Baseline> {
-    let lo = bands.partition_point(|b| b.minute < start);
-    let hi = bands.partition_point(|b| b.minute < start + width.secs());
-    let m: Vec<&BandPoint> = bands[lo..hi].iter().filter(|b| b.warm).collect();
-    if m.is_empty() {
-        return None;
-    }
-    let n = m.len() as f64;
-    Some(Baseline {
-        sources_per_min: m.iter().map(|b| b.band.sources).sum::<f64>() / n,
-        sources_per_min_upper: m.iter().map(|b| b.band.sources_upper).sum::<f64>() / n,
-        packets: m.iter().map(|b| b.band.packets).sum(),
-        packets_upper: m.iter().map(|b| b.band.packets_upper).sum(),
-    })
-}
-
 pub async fn port_series(
     State(s): State<ApiState>,
     Path((port, proto)): Path<(String, String)>,
@@ -244,7 +219,7 @@ pub async fn port_series(
                 "first_seen": ts(pt.first_seen),
                 "last_seen": ts(pt.last_seen),
                 "top_sources": top_sources(&pt.top_sources),
-                "baseline": baseline(&bands, start, w),
+                "baseline": bucket_band(&bands, start, w),
                 "alerts": ids,
             })
         })

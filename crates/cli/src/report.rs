@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{Context, anyhow, bail};
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
-use portwatch_pipeline::detect::{BandPoint, port_bands};
+use portwatch_pipeline::detect::{BandPoint, bucket_band, port_bands};
 use portwatch_store::{
     AlertsQuery, Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery,
     open_store,
@@ -469,22 +469,7 @@ impl Overlay {
     }
 
     fn band(&self, start: i64, width: BucketWidth) -> Option<BaselineDoc> {
-        let m: Vec<&BandPoint> = self
-            .minutes(start, start + width.secs())
-            .iter()
-            .filter(|b| b.warm)
-            .collect();
-        if m.is_empty() {
-            return None;
-        }
-        let n = m.len() as f64;
-        let sum = |f: fn(&BandPoint) -> f64| m.iter().map(|b| f(b)).sum::<f64>();
-        Some(BaselineDoc {
-            sources_per_min: sum(|b| b.band.sources) / n,
-            sources_per_min_upper: sum(|b| b.band.sources_upper) / n,
-            packets: sum(|b| b.band.packets),
-            packets_upper: sum(|b| b.band.packets_upper),
-        })
+        bucket_band(&self.bands, start, width)
     }
 
     /// No input had any data in `[start, end)`.

@@ -154,6 +154,44 @@ pub struct BandPoint {
     pub warm: bool,
 }
 
+/// A port's normal over one bucket: the minute bands of its minutes with
+/// data, past warm-up, summed or averaged.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BucketBand {
+    /// Expected distinct sources per minute (mean over the bucket).
+    pub sources_per_min: f64,
+    /// Sources per minute that score `open_score` (the top of the band).
+    pub sources_per_min_upper: f64,
+    /// Expected packets in the bucket (sum over its minutes).
+    pub packets: f64,
+    /// Packets in the bucket at the top of the band.
+    pub packets_upper: f64,
+}
+
+/// The band of the bucket `[start, start + width)` from `bands` (as
+/// [`port_bands`] returns them, in minute order); `None` when none of its
+/// minutes is past warm-up.
+pub fn bucket_band(bands: &[BandPoint], start: i64, width: BucketWidth) -> Option<BucketBand> {
+    let lo = bands.partition_point(|b| b.minute < start);
+    let hi = bands.partition_point(|b| b.minute < start + width.secs());
+    let warm: Vec<&Band> = bands[lo..hi]
+        .iter()
+        .filter(|b| b.warm)
+        .map(|b| &b.band)
+        .collect();
+    if warm.is_empty() {
+        return None;
+    }
+    let n = warm.len() as f64;
+    let sum = |f: fn(&Band) -> f64| warm.iter().map(|b| f(b)).sum::<f64>();
+    Some(BucketBand {
+        sources_per_min: sum(|b| b.sources) / n,
+        sources_per_min_upper: sum(|b| b.sources_upper) / n,
+        packets: sum(|b| b.packets),
+        packets_upper: sum(|b| b.packets_upper),
+    })
+}
+
 /// A port's baseline band at every minute the sensor was up, computed the
 /// way [`detect_store`] computes it. A port's baselines depend only on its
 /// own minutes and on which minutes the sensor was up, so feeding the

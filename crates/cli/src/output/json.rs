@@ -280,17 +280,7 @@ pub struct Point {
 
 /// A bucket's baseline band: what detection expected before each minute's
 /// data arrived, over the bucket's minutes with data.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct BaselineDoc {
-    /// Expected distinct sources per minute (mean over the bucket).
-    pub sources_per_min: f64,
-    /// Sources per minute that score `open_score` (the top of the band).
-    pub sources_per_min_upper: f64,
-    /// Expected packets in the bucket (sum over its minutes).
-    pub packets: f64,
-    /// Packets in the bucket at the top of the band.
-    pub packets_upper: f64,
-}
+pub type BaselineDoc = portwatch_pipeline::detect::BucketBand;
 
 /// An alert on the port, in brief (`portwatch alerts --id` has the rest).
 #[derive(Debug, Serialize)]
