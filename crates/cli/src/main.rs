@@ -12,12 +12,17 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod advisory;
 mod analyze;
 mod args;
+mod chart;
 mod detect;
+mod evidence;
 mod exit;
 mod output;
+mod overlay;
 mod progress;
+mod publish;
 mod report;
 mod simulate;
 
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(r) => report::run(r),
         Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
+        Command::Advisory(a) => advisory::run(a),
         Command::Simulate(s) => simulate::run(s),
     };
     match result {
