@@ -57,6 +57,7 @@ pub fn port_series(
 ) -> PortSeries {
     let w = width.secs();
     let first = from.div_euclid(w) * w;
+    let share = overlay.map_or(1.0, |o| o.distinct_share(width, points));
     let mut stored = points.iter().peekable();
     let mut out = Vec::new();
     let mut t = first;
@@ -67,7 +68,7 @@ pub fn port_series(
             Some(p) => Point::new(t, p.sources, p.packets, p.targets),
             None => Point::new(t, 0, 0, 0),
         };
-        point.expected = overlay.and_then(|o| o.expected(t, width));
+        point.expected = overlay.and_then(|o| o.expected(t, width, share));
         out.push(point);
         t += w;
     }

@@ -5,7 +5,7 @@
 use portwatch_core::{BucketWidth, Timestamp};
 use portwatch_pipeline::detect::{BandPoint, port_bands};
 use portwatch_publish::{Band, Expected};
-use portwatch_store::{AlertsQuery, SeriesQuery, Store};
+use portwatch_store::{AlertsQuery, SeriesPoint, SeriesQuery, Store};
 
 use crate::output::json::BaselineDoc;
 
@@ -13,6 +13,10 @@ use crate::output::json::BaselineDoc;
 /// alerts and the sensor's gaps.
 pub struct Overlay {
     bands: Vec<BandPoint>,
+    /// The port's observed distinct sources per minute in the range,
+    /// (minute, sources), ascending: what relates the detector's
+    /// per-minute expectations to distinct sources over wider buckets.
+    source_minutes: Vec<(i64, u64)>,
     pub alerts: Vec<portwatch_detect::Alert>,
     pub gaps: Vec<portwatch_detect::GapSpan>,
 }
@@ -24,6 +28,19 @@ impl Overlay {
         q: &SeriesQuery,
     ) -> anyhow::Result<Overlay> {
         let bands = port_bands(store, cfg, q.port).await?;
+        let source_minutes = if q.width == BucketWidth::Minute {
+            Vec::new()
+        } else {
+            store
+                .series(&SeriesQuery {
+                    width: BucketWidth::Minute,
+                    ..q.clone()
+                })
+                .await?
+                .iter()
+                .map(|p| (p.start.secs(), p.sources))
+                .collect()
+        };
         let records = store
             .alerts(&AlertsQuery {
                 range: q.range,
@@ -50,6 +67,7 @@ impl Overlay {
             .collect();
         Ok(Overlay {
             bands,
+            source_minutes,
             alerts,
             gaps,
         })
@@ -96,14 +114,47 @@ impl Overlay {
             .filter(move |a| a.onset < end && a.closed.unwrap_or(a.last_active + 60) > start)
     }
 
+    /// The share of distinct sources among source-minutes at `width`: how
+    /// much a port's scanners return minute after minute within a bucket
+    /// (1 at one-minute buckets, 0.5 when each source is seen in two
+    /// minutes of its bucket on average). Pooled over the buckets of
+    /// `points` that no alert touches, so that a campaign's fresh sources
+    /// do not pass for the port's normal; 1 when there are none.
+    pub fn distinct_share(&self, width: BucketWidth, points: &[SeriesPoint]) -> f64 {
+        if width == BucketWidth::Minute {
+            return 1.0;
+        }
+        let (mut distinct, mut per_minute) = (0u64, 0u64);
+        for p in points {
+            let (start, end) = (p.start.secs(), p.start.secs() + width.secs());
+            if self.alerts_in(start, end).next().is_some() {
+                continue;
+            }
+            let lo = self.source_minutes.partition_point(|m| m.0 < start);
+            let hi = self.source_minutes.partition_point(|m| m.0 < end);
+            distinct += p.sources;
+            per_minute += self.source_minutes[lo..hi].iter().map(|m| m.1).sum::<u64>();
+        }
+        if per_minute == 0 {
+            1.0
+        } else {
+            (distinct as f64 / per_minute as f64).clamp(0.0, 1.0)
+        }
+    }
+
     /// What a chart draws as the bucket's expected range: the detector's
     /// per-minute expectations summed over the bucket's warm minutes with
     /// data (so a bucket the sensor was half down for expects half), with
-    /// the Poisson spread `±3·√mean` the chart's legend promises. Summing
-    /// per-minute sources makes the expected distinct sources of a wide
-    /// bucket an upper bound: a source seen in many minutes counts once in
-    /// the observed distinct count.
-    pub fn expected(&self, start: i64, width: BucketWidth) -> Option<Expected> {
+    /// the Poisson spread `±3·√mean` the chart's legend promises. Sources
+    /// are counted distinct over the bucket, and a scanner seen in many
+    /// minutes counts once, so their expectation is scaled by
+    /// `distinct_share` ([`Overlay::distinct_share`]).
+    pub fn expected(
+        &self,
+        start: i64,
+        width: BucketWidth,
+        distinct_share: f64,
+    ) -> Option<Expected> {
         let m: Vec<&BandPoint> = self
             .minutes(start, start + width.secs())
             .iter()
@@ -113,7 +164,10 @@ impl Overlay {
             return None;
         }
         Some(Expected {
-            sources: Band::around(m.iter().map(|b| b.band.sources).sum(), 1.0),
+            sources: Band::around(
+                distinct_share * m.iter().map(|b| b.band.sources).sum::<f64>(),
+                1.0,
+            ),
             packets: Band::around(m.iter().map(|b| b.band.packets).sum(), 1.0),
         })
     }
@@ -129,5 +183,42 @@ impl Overlay {
     pub fn main_alert(&self, from: i64, to: i64) -> Option<&portwatch_detect::Alert> {
         self.alerts_in(from, to)
             .max_by_key(|a| (a.peak.sources, a.onset))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portwatch_core::Timestamp;
+
+    fn point(start: i64, sources: u64) -> SeriesPoint {
+        SeriesPoint {
+            start: Timestamp::from_secs(start),
+            packets: sources,
+            bytes: 0,
+            sources,
+            targets: 1,
+            top_sources: Vec::new(),
+            first_seen: Timestamp::from_secs(start),
+            last_seen: Timestamp::from_secs(start),
+            active_minutes: 1,
+        }
+    }
+
+    #[test]
+    fn distinct_share_is_distinct_over_source_minutes() {
+        let o = Overlay {
+            bands: Vec::new(),
+            // Two sources seen in each of two minutes of the first hour,
+            // four in one minute of the second.
+            source_minutes: vec![(0, 2), (60, 2), (3600, 4)],
+            alerts: Vec::new(),
+            gaps: Vec::new(),
+        };
+        let hour = BucketWidth::Hour;
+        assert_eq!(o.distinct_share(hour, &[point(0, 2)]), 0.5);
+        assert_eq!(o.distinct_share(hour, &[point(0, 2), point(3600, 4)]), 0.75);
+        assert_eq!(o.distinct_share(BucketWidth::Minute, &[point(0, 2)]), 1.0);
+        assert_eq!(o.distinct_share(hour, &[]), 1.0, "nothing to learn from");
     }
 }
