@@ -15,7 +15,7 @@ mod updates;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Stdout;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -110,7 +110,7 @@ impl Sink {
             },
             attempts: vec![Attempt {
                 number: 1,
-                started_unix_ms: now_secs().saturating_mul(1000).try_into().unwrap_or(0),
+                started_unix_ms: now_millis(),
                 elapsed_ms: 0,
                 status: None,
                 error,
@@ -118,6 +118,12 @@ impl Sink {
             }],
         }
     }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().try_into().unwrap_or(u64::MAX))
 }
 
 fn now_secs() -> i64 {
@@ -278,7 +284,7 @@ async fn write_advisories(
     store: &dyn Store,
     cfg: &PublishConfig,
     detect: &DetectConfig,
-    dir: &PathBuf,
+    dir: &Path,
     alerts: &[Alert],
     done: &HashMap<(String, String), StoredDelivery>,
 ) -> anyhow::Result<(Vec<FileDoc>, SinkDoc)> {
