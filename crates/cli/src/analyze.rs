@@ -38,11 +38,16 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
     } else {
         Some(crate::detect::config(&a.detect)?)
     };
+    // Publishing needs detection's alerts; its settings are checked now too.
+    let publish_cfg = match &detect_cfg {
+        Some(_) if !a.no_publish => Some(crate::detect::publish_config(&a.detect)?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (report, detection) = runtime.block_on(async {
+    let (report, detection, published) = runtime.block_on(async {
         let store: Option<Box<dyn Store>> = match &a.db {
             _ if a.no_store => None,
             Some(db) => Some(open_store(db).await?),
@@ -53,7 +58,13 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
             (Some(store), Some(cfg)) => Some(detect_store(store, cfg).await?),
             _ => None,
         };
-        Ok::<_, anyhow::Error>((report, detection))
+        let published = match (store.as_deref(), &detect_cfg, &publish_cfg, &detection) {
+            (Some(store), Some(dcfg), Some(pcfg), Some(d)) => {
+                Some(crate::publish::run(store, pcfg, dcfg, &d.alerts).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, anyhow::Error>((report, detection, published))
     })?;
     let alerts = detection
         .as_ref()
@@ -67,7 +78,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         Format::Json => {
             serde_json::to_writer_pretty(
                 &mut out,
-                &analyze_doc(&report, detection.as_ref(), &alerts),
+                &analyze_doc(&report, detection.as_ref(), &alerts, published.as_ref()),
             )?;
             writeln!(out)?;
         }
@@ -75,6 +86,9 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         Format::Table => {
             write!(out, "{}", render_table(&report, a.top, a.db.as_deref()))?;
             write!(out, "{}", render_alerts(detection.as_ref(), &alerts, &a))?;
+            if let Some(p) = &published {
+                write!(out, "{}", crate::publish::table(p))?;
+            }
         }
     }
     out.flush()?;
@@ -168,8 +182,22 @@ fn render_alerts(d: Option<&Detection>, alerts: &[Alert], a: &AnalyzeArgs) -> St
     s
 }
 
-fn analyze_doc(r: &AnalyzeReport, d: Option<&Detection>, alerts: &[Alert]) -> AnalyzeDoc {
+fn analyze_doc(
+    r: &AnalyzeReport,
+    d: Option<&Detection>,
+    alerts: &[Alert],
+    published: Option<&crate::publish::Published>,
+) -> AnalyzeDoc {
     AnalyzeDoc {
+        published: published
+            .map(|p| p.files.as_slice())
+            .unwrap_or_default()
+            .to_vec(),
+        deliveries: published
+            .map(|p| p.deliveries.as_slice())
+            .unwrap_or_default()
+            .to_vec(),
+        publish_sinks: published.map(|p| p.sinks.clone()).unwrap_or_default(),
         version: json::VERSION,
         summary: json::Summary::from(&r.counts),
         inputs: r.inputs.iter().map(json::Input::from).collect(),

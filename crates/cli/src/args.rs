@@ -31,6 +31,8 @@ pub enum Command {
     Alerts(AlertsArgs),
     /// Serve the read-only HTTP JSON API and Prometheus metrics over a store.
     Serve(ServeArgs),
+    /// Write one alert's advisory (Markdown, HTML, JSON or STIX 2.1), targets masked.
+    Advisory(AdvisoryArgs),
     /// Write synthetic darknet traffic with scheduled scan campaigns (and a ground-truth JSON).
     Simulate(SimulateArgs),
 }
@@ -50,7 +52,7 @@ pub struct ServeArgs {
 /// Detection sensitivity: a config file, then flags over it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DetectArgs {
-    /// Config file (TOML) with a `[detect]` table; see docs/portwatch.example.toml.
+    /// Config file (TOML) with `[detect]` and `[publish]` tables; see docs/portwatch.example.toml.
     #[arg(long, env = "PORTWATCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Score at which an alert opens (default 6; lower is more sensitive).
@@ -113,6 +115,9 @@ pub struct AnalyzeArgs {
     /// Skip spike detection (it runs over the whole store after merging).
     #[arg(long)]
     pub no_detect: bool,
+    /// Publish nothing this run, whatever `[publish]` in the config says.
+    #[arg(long)]
+    pub no_publish: bool,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
@@ -132,6 +137,38 @@ pub struct AlertsArgs {
     /// Only the alert with this id (json: its full document).
     #[arg(long)]
     pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdvisoryFormatArg {
+    /// Markdown, the chart embedded as a data: URI.
+    Md,
+    /// One self-contained HTML file.
+    Html,
+    /// `portwatch.advisory/1` (docs/advisory.md).
+    Json,
+    /// A STIX 2.1 bundle.
+    Stix,
+}
+
+#[derive(Debug, Args)]
+pub struct AdvisoryArgs {
+    /// The alert's id (`portwatch alerts --db X` lists them).
+    pub id: String,
+    /// The store (a SQLite file written by `analyze --db`).
+    #[arg(long, env = "PORTWATCH_DB", value_name = "PATH", required = true)]
+    pub db: String,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: AdvisoryFormatArg,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Show target addresses unmasked: for internal use only, never to publish (rule 9).
+    #[arg(long)]
+    pub unmask: bool,
+    /// The baseline band is recomputed with these settings (use those of `analyze`).
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +231,28 @@ pub struct TopArgs {
     /// Rank by distinct sources (default) or packets.
     #[arg(long, value_enum, default_value = "sources")]
     pub order: OrderArg,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Bucket width of the chart: 1m, 5m, 1h or 1d (default: the finest
+    /// that draws the range in at most 1,500 buckets).
+    #[arg(long, requires = "chart")]
+    pub bucket: Option<String>,
+}
+
+/// A chart of the report, beside its table.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChartArgs {
+    /// Also draw the report as a chart into FILE (.svg or .png); stdout keeps the table or JSON.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+    /// Chart size in pixels.
+    #[arg(
+        long,
+        value_name = "WxH",
+        default_value = "1000x640",
+        requires = "chart"
+    )]
+    pub chart_size: String,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +271,8 @@ pub struct PortArgs {
     /// No baseline band (it re-runs the port's baselines over the store).
     #[arg(long)]
     pub no_baseline: bool,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
 }

@@ -13,14 +13,26 @@ use crate::args::{AlertsArgs, DetectArgs, Format};
 use crate::output::json::{self, Range};
 use crate::output::table::{Align, Table};
 use crate::output::{count, write_csv};
+use crate::publish::PublishConfig;
 
-/// The config file. Only `[detect]` so far; `portwatch run` adds its
+/// The config file: `[detect]` and `[publish]`; `portwatch run` adds its
 /// sections here. Unknown keys are refused by name.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
     detect: DetectConfig,
+    #[serde(default)]
+    publish: PublishConfig,
+}
+
+/// The publishing config: defaults (nothing), or the file's `[publish]`;
+/// validated.
+pub fn publish_config(a: &DetectArgs) -> anyhow::Result<PublishConfig> {
+    match &a.config {
+        Some(path) => Ok(read_file(path)?.publish),
+        None => Ok(PublishConfig::default()),
+    }
 }
 
 /// The detection config: defaults, then the file, then flags; validated.
@@ -54,6 +66,12 @@ pub fn config(a: &DetectArgs) -> anyhow::Result<DetectConfig> {
 }
 
 fn read_config(path: &Path) -> anyhow::Result<DetectConfig> {
+    Ok(read_file(path)?.detect)
+}
+
+/// Reads and validates the whole file, so that a mistake in any table is
+/// reported whichever command reads it.
+fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("config {}: cannot read", path.display()))?;
     let file: ConfigFile = toml::from_str(&text).map_err(|e| {
@@ -64,7 +82,10 @@ fn read_config(path: &Path) -> anyhow::Result<DetectConfig> {
     file.detect
         .validate()
         .map_err(|e| anyhow!("config {}: [detect] {e}", path.display()))?;
-    Ok(file.detect)
+    file.publish
+        .validate()
+        .map_err(|e| anyhow!("config {}: [publish] {e:#}", path.display()))?;
+    Ok(file)
 }
 
 /// Parses a stored alert document back.
@@ -277,8 +298,9 @@ mod tests {
     #[test]
     fn the_example_config_is_valid_and_holds_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/portwatch.example.toml");
-        let cfg = read_config(&path).expect("example config");
-        assert_eq!(cfg, DetectConfig::default());
+        let file = read_file(&path).expect("example config");
+        assert_eq!(file.detect, DetectConfig::default());
+        assert_eq!(file.publish, PublishConfig::default());
     }
 
     #[test]
@@ -290,6 +312,20 @@ mod tests {
         let f = write("[detekt]\n");
         let e = config(&args(&f)).expect_err("unknown table").to_string();
         assert!(e.contains("detekt"), "{e}");
+    }
+
+    #[test]
+    fn publish_mistakes_are_refused_with_the_file_and_key() {
+        let f = write("[publish]\nformats = [\"pdf\"]\n");
+        let e = format!("{:#}", config(&args(&f)).expect_err("bad format"));
+        assert!(e.contains("[publish] formats"), "{e}");
+        assert!(e.contains(&f.path().display().to_string()), "{e}");
+        let f = write("[publish]\nwebhook = []\n");
+        let e = format!("{:#}", publish_config(&args(&f)).expect_err("unknown key"));
+        assert!(e.contains("webhook"), "{e}");
+        let f = write("[publish]\njsonl = \"events.jsonl\"\nstdout = true\n");
+        let p = publish_config(&args(&f)).expect("valid");
+        assert!(p.stdout && p.jsonl.is_some());
     }
 
     #[test]

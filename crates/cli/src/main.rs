@@ -12,12 +12,17 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod advisory;
 mod analyze;
 mod args;
+mod chart;
 mod detect;
+mod evidence;
 mod exit;
 mod output;
+mod overlay;
 mod progress;
+mod publish;
 mod report;
 mod serve;
 mod simulate;
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Command::Report(r) => report::run(r),
         Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
         Command::Serve(s) => serve::run(s),
+        Command::Advisory(a) => advisory::run(a),
         Command::Simulate(s) => simulate::run(s),
     };
     match result {

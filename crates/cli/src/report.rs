@@ -5,10 +5,8 @@ use std::io::Write;
 use anyhow::{Context, anyhow, bail};
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
-use portwatch_pipeline::detect::{BandPoint, bucket_band, port_bands};
 use portwatch_store::{
-    AlertsQuery, Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery,
-    open_store,
+    Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery, open_store,
 };
 
 use crate::args::{
@@ -19,6 +17,7 @@ use crate::exit::Exit;
 use crate::output::json::{self, BaselineDoc, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
 use crate::output::table::{Align, Table};
 use crate::output::{bytes, count, top_source, write_csv};
+use crate::overlay::Overlay;
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -37,15 +36,15 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
 }
 
 pub(crate) async fn open(common: &CommonReportArgs) -> anyhow::Result<Box<dyn Store>> {
+    open_db(&common.db).await
+}
+
+pub(crate) async fn open_db(db: &str) -> anyhow::Result<Box<dyn Store>> {
     // Reports never create a store: a mistyped path is an error, not an empty report.
-    if !common.db.contains("://") && !std::path::Path::new(&common.db).exists() {
-        bail!(
-            "{}: no such store (write one with `portwatch analyze --db {}`)",
-            common.db,
-            common.db
-        );
+    if !db.contains("://") && !std::path::Path::new(db).exists() {
+        bail!("{db}: no such store (write one with `portwatch analyze --db {db}`)");
     }
-    Ok(open_store(&common.db).await?)
+    Ok(open_store(db).await?)
 }
 
 fn class(c: ClassArg) -> SeriesClass {
@@ -120,6 +119,9 @@ async fn top(a: TopArgs) -> anyhow::Result<()> {
             .transpose()?,
     };
     let ports = store.top_ports(&q).await?;
+    if let Some(path) = &a.chart.chart {
+        top_chart(store.as_ref(), &a, &q, &ports, path).await?;
+    }
     match a.common.format {
         Format::Json => write_json(&TopDoc {
             version: json::VERSION,
@@ -223,6 +225,61 @@ async fn top(a: TopArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The top ports' series over the range (or over what they span) on one
+/// chart. Drawn before the table is printed, so that a chart that cannot
+/// be drawn fails the command before anything went to stdout.
+async fn top_chart(
+    store: &dyn Store,
+    a: &TopArgs,
+    q: &TopPortsQuery,
+    ports: &[portwatch_store::PortTotals],
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let opts = crate::chart::size(&a.chart.chart_size)?;
+    let first = ports.iter().map(|p| p.first_seen.secs()).min();
+    let last = ports.iter().map(|p| p.last_seen.secs() + 1).max();
+    let (Some(from), Some(to)) = (
+        q.range.from.map(Timestamp::secs).or(first),
+        q.range.to.map(Timestamp::secs).or(last),
+    ) else {
+        bail!("no ports in this range: no chart written");
+    };
+    let width = match &a.bucket {
+        Some(b) => b.parse().map_err(|e| anyhow!("--bucket: {e}"))?,
+        None => crate::chart::auto_width(from, to),
+    };
+    // Whole buckets: the store answers ranges of whole minutes, and the
+    // chart's first and last buckets should not be cut.
+    let w = width.secs();
+    let (from, to) = (from.div_euclid(w) * w, (to + w - 1).div_euclid(w) * w);
+    let mut series = Vec::new();
+    // The chart draws at most eight lines; reading more series is waste.
+    for p in ports.iter().take(8) {
+        let points = store
+            .series(&SeriesQuery {
+                class: q.class,
+                port: p.port,
+                width,
+                range: TimeRange::new(Timestamp::from_secs(from), Timestamp::from_secs(to)),
+            })
+            .await?;
+        series.push(crate::chart::port_series(
+            p.port,
+            width,
+            (from, to),
+            &points,
+            None,
+        ));
+    }
+    let metric = match q.order {
+        Order::Sources => portwatch_publish::Metric::Sources,
+        Order::Packets => portwatch_publish::Metric::Packets,
+    };
+    crate::chart::write_top(path, series, metric, &opts)?;
+    crate::chart::announce(path, &opts, width);
+    Ok(())
+}
+
 async fn port(a: PortArgs) -> anyhow::Result<()> {
     let store = open(&a.common).await?;
     let width: BucketWidth = a.bucket.parse().map_err(|e| anyhow!("--bucket: {e}"))?;
@@ -320,7 +377,18 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Format::Table => write_text(&port_table(&q, &points, &bands, overlay.as_ref())),
+    }?;
+    if let Some(path) = &a.chart.chart {
+        let opts = crate::chart::size(&a.chart.chart_size)?;
+        let sensor = overlay.as_ref().and_then(Overlay::sensor_span);
+        let span = crate::chart::span(&q.range, sensor, &points, width)
+            .ok_or_else(|| anyhow!("{key} has no data in this range: no chart written"))?;
+        let series = crate::chart::port_series(key, width, span, &points, overlay.as_ref());
+        let alert = overlay.as_ref().and_then(|o| o.main_alert(span.0, span.1));
+        crate::chart::write_port(path, &series, alert, &opts)?;
+        crate::chart::announce(path, &opts, width);
     }
+    Ok(())
 }
 
 fn brief(a: &portwatch_detect::Alert) -> json::AlertBrief {
@@ -413,75 +481,6 @@ fn port_table(
         }
     }
     s
-}
-
-/// What detection adds to a port's series: the baseline band, the port's
-/// alerts and the sensor's gaps.
-struct Overlay {
-    bands: Vec<BandPoint>,
-    alerts: Vec<portwatch_detect::Alert>,
-    gaps: Vec<portwatch_detect::GapSpan>,
-}
-
-impl Overlay {
-    async fn load(
-        store: &dyn Store,
-        cfg: &portwatch_detect::DetectConfig,
-        q: &SeriesQuery,
-    ) -> anyhow::Result<Overlay> {
-        let bands = port_bands(store, cfg, q.port).await?;
-        let records = store
-            .alerts(&AlertsQuery {
-                range: q.range,
-                port: Some(q.port),
-                ..AlertsQuery::default()
-            })
-            .await?;
-        let alerts = records
-            .iter()
-            .map(crate::detect::parse_alert)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let (from, to) = (
-            q.range.from.map_or(i64::MIN, Timestamp::secs),
-            q.range.to.map_or(i64::MAX, Timestamp::secs),
-        );
-        let gaps = bands
-            .windows(2)
-            .filter(|w| w[1].minute - w[0].minute > 60)
-            .map(|w| portwatch_detect::GapSpan {
-                start: w[0].minute + 60,
-                end: w[1].minute,
-            })
-            .filter(|g| g.start < to && g.end > from)
-            .collect();
-        Ok(Overlay {
-            bands,
-            alerts,
-            gaps,
-        })
-    }
-
-    /// The bands of the minutes with data in `[start, start + width)`.
-    fn minutes(&self, start: i64, end: i64) -> &[BandPoint] {
-        let lo = self.bands.partition_point(|b| b.minute < start);
-        let hi = self.bands.partition_point(|b| b.minute < end);
-        &self.bands[lo..hi]
-    }
-
-    fn band(&self, start: i64, width: BucketWidth) -> Option<BaselineDoc> {
-        bucket_band(&self.bands, start, width)
-    }
-
-    /// No input had any data in `[start, end)`.
-    fn sensor_down(&self, start: i64, end: i64) -> bool {
-        self.minutes(start, end).is_empty()
-    }
-
-    fn alerts_in(&self, start: i64, end: i64) -> impl Iterator<Item = &portwatch_detect::Alert> {
-        self.alerts
-            .iter()
-            .filter(move |a| a.onset < end && a.closed.unwrap_or(a.last_active + 60) > start)
-    }
 }
 
 async fn sources(a: SourcesArgs) -> anyhow::Result<()> {

@@ -46,9 +46,9 @@ use portwatch_core::PortKey;
 
 pub use error::StoreError;
 pub use query::{
-    AlertRecord, AlertsQuery, MergeOutcome, MinuteBucket, MinutesQuery, Order, PortTotals,
-    SeriesPoint, SeriesQuery, SourceOrder, SourceTotals, SourcesQuery, StoreTotals, StreamTotals,
-    TimeRange, TopPortsQuery, TransitionRecord,
+    AlertRecord, AlertsQuery, DeliveriesQuery, MergeOutcome, MinuteBucket, MinutesQuery, Order,
+    PortTotals, SeriesPoint, SeriesQuery, SourceOrder, SourceTotals, SourcesQuery, StoreTotals,
+    StoredDelivery, StreamTotals, TimeRange, TopPortsQuery, TransitionRecord,
 };
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
@@ -103,6 +103,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stored alerts, oldest onset first.
     async fn alerts(&self, q: &AlertsQuery) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// Records what happened to one transition at one sink, replacing an
+    /// earlier record of the same (key, sink): a failed delivery retried
+    /// later overwrites its failure. Unlike alerts, deliveries survive
+    /// re-detection — they are facts about the outside world.
+    async fn record_delivery(&self, d: &StoredDelivery) -> Result<(), StoreError>;
+
+    /// Recorded deliveries, by key then sink.
+    async fn deliveries(&self, q: &DeliveriesQuery) -> Result<Vec<StoredDelivery>, StoreError>;
 }
 
 /// Opens the store a user named: a file path or `sqlite:` URL opens (or

@@ -265,6 +265,40 @@ pub struct AlertsQuery {
     pub id: Option<String>,
 }
 
+/// One alert transition handed to one sink (a webhook, a file, stdout,
+/// an advisory file), as the publisher recorded it. What makes delivery
+/// exactly once across runs: before sending, the publisher asks which
+/// (key, sink) pairs already went out, and records each outcome after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredDelivery {
+    /// The transition's idempotency key (`<alert id>-<state>-<at>`).
+    pub key: String,
+    /// Which sink: `webhook:<url>`, `jsonl:<path>`, `stdout`,
+    /// `advisory:<path>`.
+    pub sink: String,
+    /// The alert id.
+    pub alert: String,
+    /// The event name (`opened`, `peak`, …).
+    pub event: String,
+    /// `delivered`, `rejected` or `gave_up`; the store does not interpret
+    /// it, the publisher decides what is final.
+    pub outcome: String,
+    /// Every attempt so far as a JSON array (the publisher's record).
+    pub attempts: String,
+    /// When this row was last written, Unix seconds (wall clock: this is
+    /// I/O bookkeeping, not event time).
+    pub recorded: i64,
+}
+
+/// Which stored deliveries to list; `Default` is all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeliveriesQuery {
+    /// Only this sink.
+    pub sink: Option<String>,
+    /// Only this alert's.
+    pub alert: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,12 @@ pub struct AnalyzeDoc {
     /// oldest onset first; empty when detection did not run.
     pub alerts: Vec<portwatch_detect::Alert>,
     pub detection: DetectionDoc,
+    /// Advisory files written by this run (`[publish] advisory_dir`).
+    pub published: Vec<crate::publish::FileDoc>,
+    /// Alert transitions handed to sinks by this run, with their attempts.
+    pub deliveries: Vec<crate::publish::DeliveryDoc>,
+    /// Per sink: delivered, failed, and left alone (done earlier, deferred).
+    pub publish_sinks: Vec<crate::publish::SinkDoc>,
 }
 
 /// What detection did after `analyze` merged its inputs.

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod codec;
+mod deliveries;
 mod minutes;
 mod read;
 mod schema;
@@ -27,9 +28,9 @@ use tokio::sync::Mutex;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    AlertRecord, AlertsQuery, MergeOutcome, MinuteBucket, MinutesQuery, PortTotals, SeriesPoint,
-    SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError, StoreTotals, TimeRange,
-    TopPortsQuery,
+    AlertRecord, AlertsQuery, DeliveriesQuery, MergeOutcome, MinuteBucket, MinutesQuery,
+    PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError,
+    StoreTotals, StoredDelivery, TimeRange, TopPortsQuery,
 };
 
 /// SQLite's result code for "file is not a database".
@@ -196,5 +197,14 @@ impl Store for SqliteStore {
 
     async fn alerts(&self, q: &AlertsQuery) -> Result<Vec<AlertRecord>, StoreError> {
         alerts::select(self.pool(), q).await
+    }
+
+    async fn record_delivery(&self, d: &StoredDelivery) -> Result<(), StoreError> {
+        let _one_writer = self.writer.lock().await;
+        deliveries::record(self.pool(), d).await
+    }
+
+    async fn deliveries(&self, q: &DeliveriesQuery) -> Result<Vec<StoredDelivery>, StoreError> {
+        deliveries::select(self.pool(), q).await
     }
 }

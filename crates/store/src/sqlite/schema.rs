@@ -102,7 +102,24 @@ const V2: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
-const MIGRATIONS: &[&[&str]] = &[V1, V2];
+/// Version 3: what the publisher delivered, so that re-running `analyze`
+/// sends each alert transition to each sink once.
+const V3: &[&str] = &[
+    "CREATE TABLE deliveries (
+        key TEXT NOT NULL,
+        sink TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        event TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        -- the publisher's attempt records, a JSON array
+        attempts TEXT NOT NULL,
+        recorded INTEGER NOT NULL,
+        PRIMARY KEY (key, sink)
+    ) WITHOUT ROWID",
+    "CREATE INDEX deliveries_by_alert ON deliveries (alert)",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,80 @@
+//! What the store knows about an alert beyond the alert itself, gathered
+//! for its advisory: the port's series around it with the baseline band
+//! per bucket, and the distinct sources and targets over its span merged
+//! from the store's sketches.
+
+use portwatch_aggregate::SeriesClass;
+use portwatch_core::{BucketWidth, Timestamp};
+use portwatch_detect::{Alert, DetectConfig};
+use portwatch_publish::Evidence;
+use portwatch_store::{SeriesQuery, Store, TimeRange};
+
+use crate::overlay::Overlay;
+
+/// Buckets of normal shown before the onset and after the end, as the
+/// advisory shows them (`portwatch_publish` draws the same context).
+const BEFORE: i64 = 12;
+const AFTER: i64 = 6;
+
+/// Most buckets the alert's own span is drawn with: enough to see the
+/// rise and the taper, few enough to read as a graph in a document.
+const MAX_ALERT_BUCKETS: i64 = 60;
+
+/// The width an advisory draws an alert lasting `secs` at: 5 minutes for
+/// a wave of a few hours, hours for one of days. Never minutes (noise in
+/// a document), never coarser than a day.
+pub fn width_for(secs: i64) -> BucketWidth {
+    [BucketWidth::FiveMinutes, BucketWidth::Hour]
+        .into_iter()
+        .find(|w| secs / w.secs() <= MAX_ALERT_BUCKETS)
+        .unwrap_or(BucketWidth::Day)
+}
+
+/// The alert's end: its close, or the minute after its last active one
+/// while open.
+pub fn end_of(alert: &Alert) -> i64 {
+    alert.closed.unwrap_or(alert.last_active + 60)
+}
+
+pub async fn gather(
+    store: &dyn Store,
+    cfg: &DetectConfig,
+    alert: &Alert,
+) -> anyhow::Result<Evidence> {
+    let key = alert.key();
+    let end = end_of(alert);
+    let width = width_for(end - alert.onset);
+    let w = width.secs();
+    let from = (alert.onset.div_euclid(w) - BEFORE) * w;
+    let to = ((end + w - 1).div_euclid(w) + AFTER) * w;
+    let q = SeriesQuery {
+        class: SeriesClass::Probe,
+        port: key,
+        width,
+        range: TimeRange::new(Timestamp::from_secs(from), Timestamp::from_secs(to)),
+    };
+    let points = store.series(&q).await?;
+    let overlay = Overlay::load(store, cfg, &q).await?;
+    let series = crate::chart::port_series(key, width, (from, to), &points, Some(&overlay));
+    // Alert times are whole minutes, so the span is a valid store range.
+    let span = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
+    let totals = store.port_totals(SeriesClass::Probe, key, span).await?;
+    Ok(Evidence {
+        series: Some(series),
+        distinct_sources: totals.as_ref().map(|t| t.sources),
+        distinct_targets: totals.as_ref().map(|t| t.targets),
+        ..Evidence::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_follow_the_alert_length() {
+        assert_eq!(width_for(3 * 3600), BucketWidth::FiveMinutes);
+        assert_eq!(width_for(2 * 86_400), BucketWidth::Hour);
+        assert_eq!(width_for(30 * 86_400), BucketWidth::Day);
+    }
+}
