@@ -1,7 +1,10 @@
-//! Reading a capture: the reader decodes records into chunks of
-//! [`Observation`]s and hands every chunk to every worker; each worker keeps
-//! one [`Shard`] of the aggregation (sources split by address, port minutes
-//! by port and minute), so no two workers ever hold the same key.
+//! Reading a capture: the reader decodes records into [`Observation`]s and
+//! deals them out in chunks; each worker keeps one [`Shard`] of the
+//! aggregation (sources split by address, port minutes by port and minute),
+//! so no two workers ever hold the same key, and each is handed only the
+//! observations its shard keeps something of (with two workers, 3 in 4
+//! instead of all: scanning the others cost each worker a read of every
+//! observation for nothing).
 //!
 //! Why this shape (measured on a 5.7M-packet, 190k-source simulated capture):
 //! with chunks dealt round-robin, each worker held a partial of every busy
@@ -88,7 +91,7 @@ impl Chunk {
 }
 
 enum Work {
-    Chunk(Arc<Chunk>),
+    Chunk(Chunk),
     /// Batch `seq` ends here: hand in what closed before `before`.
     EndBatch {
         seq: u64,
@@ -153,12 +156,17 @@ pub fn aggregate_capture<R: Read + Send>(
             .name("portwatch-combine".into())
             .spawn_scoped(scope, move || combine(partial_rx, workers, on_batch));
 
-        let mut chunk = Chunk::default();
-        let send = |chunk: &mut Chunk| {
-            let fresh = spare_rx.try_recv().unwrap_or_default();
-            let full = Arc::new(std::mem::replace(chunk, fresh));
-            for tx in &work_txs {
-                let _ = tx.send(Work::Chunk(Arc::clone(&full)));
+        // One chunk being filled per worker; `in_chunk` records so far.
+        let mut chunks: Vec<Chunk> = (0..workers).map(|_| Chunk::default()).collect();
+        let mut in_chunk = 0usize;
+        let split = Shard::new(0, workers).unwrap_or_default();
+        let send = |chunks: &mut Vec<Chunk>| {
+            for (chunk, tx) in chunks.iter_mut().zip(&work_txs) {
+                if chunk.is_empty() {
+                    continue;
+                }
+                let fresh = spare_rx.try_recv().unwrap_or_default();
+                let _ = tx.send(Work::Chunk(std::mem::replace(chunk, fresh)));
             }
         };
         let end_batch = |seq: u64, before: i64| {
@@ -181,22 +189,31 @@ pub fn aggregate_capture<R: Read + Send>(
             };
             newest = newest.max(rec.ts.secs());
             match decode(rec.link_type, rec.ts, rec.data, rec.orig_len) {
-                Ok(ev) => chunk.obs.push(Observation::of(&ev)),
-                Err(reason) => chunk.drops.push(reason),
+                Ok(ev) => {
+                    let o = Observation::of(&ev);
+                    let (source, minute) = split.parts_of(&o);
+                    if let Some(m) = minute {
+                        chunks[m].obs.push(o);
+                    }
+                    chunks[source].obs.push(o);
+                }
+                // Drops have no key to shard by: the first shard counts them.
+                Err(reason) => chunks[0].drops.push(reason),
             }
             in_batch += 1;
+            in_chunk += 1;
             if in_batch == batch_records {
-                send(&mut chunk);
+                send(&mut chunks);
                 end_batch(seq, watermark(newest));
                 seq += 1;
                 in_batch = 0;
-            } else if chunk.obs.len() + chunk.drops.len() == CHUNK_RECORDS {
-                send(&mut chunk);
+                in_chunk = 0;
+            } else if in_chunk == CHUNK_RECORDS {
+                send(&mut chunks);
+                in_chunk = 0;
             }
         }
-        if !chunk.is_empty() {
-            send(&mut chunk);
-        }
+        send(&mut chunks);
         // The last batch takes everything still open.
         end_batch(seq, i64::MAX);
         drop(work_txs);
@@ -250,19 +267,13 @@ fn worker(
     let mut totals = PortTotals::default();
     for work in rx {
         match work {
-            Work::Chunk(chunk) => {
+            Work::Chunk(mut chunk) => {
                 agg.observe_all(&chunk.obs);
-                // Drops have no key to shard by: the first shard counts them.
-                if shard.index() == 0 {
-                    for &reason in &chunk.drops {
-                        agg.drop_record(reason);
-                    }
+                for &reason in &chunk.drops {
+                    agg.drop_record(reason);
                 }
-                // The last worker done with a chunk sends it back for reuse.
-                if let Some(mut spent) = Arc::into_inner(chunk) {
-                    spent.clear();
-                    let _ = spare_tx.send(spent);
-                }
+                chunk.clear();
+                let _ = spare_tx.send(chunk);
             }
             Work::EndBatch { seq, before } => {
                 let id = BatchId {
