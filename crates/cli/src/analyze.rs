@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
+use portwatch_detect::Alert;
+use portwatch_pipeline::detect::{Detection, detect_store};
 use portwatch_pipeline::{AnalyzeOptions, AnalyzeReport, InputOutcome, PortTotal, analyze};
 use portwatch_store::{SqliteStore, Store, open_store};
 
@@ -30,29 +32,50 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
             .max(1),
         progress: Bar::for_terminal(!a.no_progress),
     };
+    // Settings are checked before any input is read.
+    let detect_cfg = if a.no_detect || a.no_store {
+        None
+    } else {
+        Some(crate::detect::config(&a.detect)?)
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let report = runtime.block_on(async {
+    let (report, detection) = runtime.block_on(async {
         let store: Option<Box<dyn Store>> = match &a.db {
             _ if a.no_store => None,
             Some(db) => Some(open_store(db).await?),
             None => Some(Box::new(SqliteStore::in_memory().await?)),
         };
-        Ok::<_, anyhow::Error>(analyze(store.as_deref(), &opts).await?)
+        let report = analyze(store.as_deref(), &opts).await?;
+        let detection = match (store.as_deref(), &detect_cfg) {
+            (Some(store), Some(cfg)) => Some(detect_store(store, cfg).await?),
+            _ => None,
+        };
+        Ok::<_, anyhow::Error>((report, detection))
     })?;
+    let alerts = detection
+        .as_ref()
+        .map(|d| alerts_of_run(&report, d))
+        .unwrap_or_default();
 
     // Stdout is line-buffered: a JSON report of every port is a million
     // lines, and a write call per line took longer than writing the lines.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match a.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &analyze_doc(&report))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &analyze_doc(&report, detection.as_ref(), &alerts),
+            )?;
             writeln!(out)?;
         }
         Format::Csv => write_ports_csv(&mut out, &report)?,
-        Format::Table => write!(out, "{}", render_table(&report, a.top, a.db.as_deref()))?,
+        Format::Table => {
+            write!(out, "{}", render_table(&report, a.top, a.db.as_deref()))?;
+            write!(out, "{}", render_alerts(detection.as_ref(), &alerts, &a))?;
+        }
     }
     out.flush()?;
     for input in &report.inputs {
@@ -100,13 +123,67 @@ fn parse_utc_offset(s: &str) -> anyhow::Result<i32> {
     Ok(sign * (h * 3600 + m * 60))
 }
 
-fn analyze_doc(r: &AnalyzeReport) -> AnalyzeDoc {
+/// The alerts whose span overlaps the time span of this run's records.
+fn alerts_of_run(r: &AnalyzeReport, d: &Detection) -> Vec<Alert> {
+    let (Some(first), Some(last)) = (r.counts.first_seen, r.counts.last_seen) else {
+        return Vec::new();
+    };
+    d.alerts
+        .iter()
+        .filter(|a| a.onset <= last.secs() && a.closed.is_none_or(|c| c > first.secs()))
+        .cloned()
+        .collect()
+}
+
+fn render_alerts(d: Option<&Detection>, alerts: &[Alert], a: &AnalyzeArgs) -> String {
+    let Some(d) = d else {
+        return if a.no_store {
+            "Detection skipped (--no-store keeps no minutes to detect on).\n".into()
+        } else {
+            "Detection skipped (--no-detect).\n".into()
+        };
+    };
+    let mut s = format!(
+        "\nAlerts ({} in this data, {} in the store; detection over {} minutes with data)\n",
+        alerts.len(),
+        d.alerts.len(),
+        count(d.minutes)
+    );
+    if alerts.is_empty() {
+        s.push_str("  (no spike above any port's normal)\n");
+    } else {
+        s.push_str(&crate::detect::alerts_table(alerts));
+    }
+    if !d.gaps.is_empty() {
+        s.push_str(&format!("Sensor gaps ({}):\n", d.gaps.len()));
+        s.push_str(&crate::detect::gaps_text(&d.gaps));
+    }
+    if let Some(db) = &a.db
+        && !alerts.is_empty()
+    {
+        s.push_str(&format!(
+            "See `portwatch alerts --db {db}` and `portwatch report port PORT/PROTO --db {db}`.\n"
+        ));
+    }
+    s
+}
+
+fn analyze_doc(r: &AnalyzeReport, d: Option<&Detection>, alerts: &[Alert]) -> AnalyzeDoc {
     AnalyzeDoc {
         version: json::VERSION,
         summary: json::Summary::from(&r.counts),
         inputs: r.inputs.iter().map(json::Input::from).collect(),
         ports: r.ports.iter().map(json::Port::from).collect(),
         backscatter: r.backscatter.iter().map(json::Port::from).collect(),
+        alerts: alerts.to_vec(),
+        detection: json::DetectionDoc {
+            ran: d.is_some(),
+            minutes: d.map_or(0, |d| d.minutes),
+            alerts_in_store: d.map_or(0, |d| d.alerts.len()),
+            gaps: d
+                .map(|d| d.gaps.iter().map(json::Gap::from).collect())
+                .unwrap_or_default(),
+        },
     }
 }
 

@@ -27,8 +27,33 @@ pub enum Command {
     /// Report from a store: busiest ports, one port's series, sources.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// List the alerts detection found in a store (spikes of scanning on a port).
+    Alerts(AlertsArgs),
     /// Write synthetic darknet traffic with scheduled scan campaigns (and a ground-truth JSON).
     Simulate(SimulateArgs),
+}
+
+/// Detection sensitivity: a config file, then flags over it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DetectArgs {
+    /// Config file (TOML) with a `[detect]` table; see docs/portwatch.example.toml.
+    #[arg(long, env = "PORTWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Score at which an alert opens (default 6; lower is more sensitive).
+    #[arg(long, value_name = "SCORE")]
+    pub open_score: Option<f64>,
+    /// Distinct sources a campaign needs in its scoring window (default 5).
+    #[arg(long, value_name = "N")]
+    pub min_sources: Option<u32>,
+    /// Hours of data before any alert (baselines learn first; default 24).
+    #[arg(long, value_name = "HOURS")]
+    pub warmup_hours: Option<f64>,
+    /// Watch PORT/PROTO closely (lower thresholds); repeatable.
+    #[arg(long, value_name = "PORT/PROTO")]
+    pub watch: Vec<String>,
+    /// Never alert on PORT/PROTO; repeatable.
+    #[arg(long, value_name = "PORT/PROTO")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +96,28 @@ pub struct AnalyzeArgs {
     /// No progress bar even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Skip spike detection (it runs over the whole store after merging).
+    #[arg(long)]
+    pub no_detect: bool,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub common: CommonReportArgs,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Only alerts that are not closed.
+    #[arg(long)]
+    pub open: bool,
+    /// Only this PORT/PROTO.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Only the alert with this id (json: its full document).
+    #[arg(long)]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +195,11 @@ pub struct PortArgs {
     /// Bucket width: 1m, 5m, 1h or 1d.
     #[arg(long, default_value = "1m")]
     pub bucket: String,
+    /// No baseline band (it re-runs the port's baselines over the store).
+    #[arg(long)]
+    pub no_baseline: bool,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

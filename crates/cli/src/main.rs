@@ -15,6 +15,7 @@
 mod alloc;
 mod analyze;
 mod args;
+mod detect;
 mod exit;
 mod output;
 mod progress;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(r) => report::run(r),
+        Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
         Command::Simulate(s) => simulate::run(s),
     };
     match result {

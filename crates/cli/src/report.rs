@@ -5,8 +5,10 @@ use std::io::Write;
 use anyhow::{Context, anyhow, bail};
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
+use portwatch_pipeline::detect::{BandPoint, port_bands};
 use portwatch_store::{
-    Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery, open_store,
+    AlertsQuery, Order, SeriesQuery, SourceOrder, SourcesQuery, Store, TimeRange, TopPortsQuery,
+    open_store,
 };
 
 use crate::args::{
@@ -14,7 +16,7 @@ use crate::args::{
     SourceOrderArg, SourcesArgs, TopArgs,
 };
 use crate::exit::Exit;
-use crate::output::json::{self, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
+use crate::output::json::{self, BaselineDoc, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
 use crate::output::table::{Align, Table};
 use crate::output::{bytes, count, top_source, write_csv};
 
@@ -34,7 +36,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-async fn open(common: &CommonReportArgs) -> anyhow::Result<Box<dyn Store>> {
+pub(crate) async fn open(common: &CommonReportArgs) -> anyhow::Result<Box<dyn Store>> {
     // Reports never create a store: a mistyped path is an error, not an empty report.
     if !common.db.contains("://") && !std::path::Path::new(&common.db).exists() {
         bail!(
@@ -54,7 +56,7 @@ fn class(c: ClassArg) -> SeriesClass {
 }
 
 /// `--since` rounds down and `--until` up to whole minutes, the store's grain.
-fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
+pub(crate) fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
     let parse = |flag: &str, s: &Option<String>, up: bool| -> anyhow::Result<Option<Timestamp>> {
         let Some(s) = s else { return Ok(None) };
         let t = Timestamp::parse_rfc3339(s).ok_or_else(|| {
@@ -80,11 +82,11 @@ fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
     Ok(range)
 }
 
-fn port_key(s: &str) -> anyhow::Result<PortKey> {
+pub(crate) fn port_key(s: &str) -> anyhow::Result<PortKey> {
     s.parse::<PortKey>().map_err(|e| anyhow!("{e}"))
 }
 
-fn write_json<T: serde::Serialize>(doc: &T) -> anyhow::Result<()> {
+pub(crate) fn write_json<T: serde::Serialize>(doc: &T) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     serde_json::to_writer_pretty(&mut out, doc)?;
@@ -93,7 +95,7 @@ fn write_json<T: serde::Serialize>(doc: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_text(s: &str) -> anyhow::Result<()> {
+pub(crate) fn write_text(s: &str) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     out.write_all(s.as_bytes())?;
@@ -232,6 +234,22 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
         range: range(&a.range)?,
     };
     let points = store.series(&q).await?;
+    let overlay = if q.class == SeriesClass::Probe && !a.no_baseline {
+        Some(Overlay::load(store.as_ref(), &crate::detect::config(&a.detect)?, &q).await?)
+    } else {
+        None
+    };
+    let bands: Vec<Option<BaselineDoc>> = points
+        .iter()
+        .map(|p| overlay.as_ref().and_then(|o| o.band(p.start.secs(), width)))
+        .collect();
+    let alert_ids = |p: &portwatch_store::SeriesPoint| -> Vec<String> {
+        overlay.as_ref().map_or_else(Vec::new, |o| {
+            o.alerts_in(p.start.secs(), p.start.secs() + width.secs())
+                .map(|a| a.id.to_string())
+                .collect()
+        })
+    };
     match a.common.format {
         Format::Json => write_json(&SeriesDoc {
             version: json::VERSION,
@@ -241,12 +259,30 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
             class: q.class.as_str(),
             bucket: width.as_str(),
             range: (&q.range).into(),
-            series: points.iter().map(json::Point::from).collect(),
+            series: points
+                .iter()
+                .zip(&bands)
+                .map(|(p, b)| json::Point {
+                    baseline: *b,
+                    alerts: alert_ids(p),
+                    ..json::Point::from(p)
+                })
+                .collect(),
+            alerts: overlay
+                .as_ref()
+                .map(|o| o.alerts.iter().map(brief).collect())
+                .unwrap_or_default(),
+            gaps: overlay
+                .as_ref()
+                .map(|o| o.gaps.iter().map(json::Gap::from).collect())
+                .unwrap_or_default(),
         }),
         Format::Csv => {
+            let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
             let rows: Vec<Vec<String>> = points
                 .iter()
-                .map(|p| {
+                .zip(&bands)
+                .map(|(p, b)| {
                     vec![
                         p.start.to_rfc3339(),
                         p.sources.to_string(),
@@ -256,6 +292,11 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                         p.top_sources
                             .first()
                             .map_or(String::new(), |e| e.addr.to_string()),
+                        f(b.map(|b| b.sources_per_min)),
+                        f(b.map(|b| b.sources_per_min_upper)),
+                        f(b.map(|b| b.packets)),
+                        f(b.map(|b| b.packets_upper)),
+                        alert_ids(p).join(" "),
                     ]
                 })
                 .collect();
@@ -268,54 +309,193 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                     "bytes",
                     "targets",
                     "top_source",
+                    "baseline_sources_per_min",
+                    "baseline_sources_per_min_upper",
+                    "baseline_packets",
+                    "baseline_packets_upper",
+                    "alerts",
                 ],
                 &rows,
             )?;
             Ok(())
         }
-        Format::Table => {
-            let mut s = format!(
-                "{key} ({}), {}, {width} buckets: {} with data\n",
-                json::service(key).unwrap_or("no registered service"),
-                q.class.as_str(),
-                points.len()
-            );
-            let mut t = Table::new(&[
-                ("BUCKET (UTC)", Align::Left),
-                ("SOURCES", Align::Right),
-                ("PACKETS", Align::Right),
-                ("TARGETS", Align::Right),
-                ("BYTES", Align::Right),
-                ("TOP SOURCE", Align::Left),
-                ("SOURCES (bar)", Align::Left),
-            ]);
-            let max_sources = points.iter().map(|p| p.sources).max().unwrap_or(0);
-            let mut prev: Option<Timestamp> = None;
-            for p in &points {
-                if let Some(prev) = prev {
-                    let missing = (p.start.secs() - prev.secs()) / width.secs() - 1;
-                    if missing > 0 {
-                        t.row(vec![format!("  … {missing} empty"), String::new()]);
-                    }
-                }
-                prev = Some(p.start);
-                t.row(vec![
-                    p.start.to_rfc3339(),
-                    count(p.sources),
-                    count(p.packets),
-                    count(p.targets),
-                    bytes(p.bytes),
-                    top_source(&p.top_sources),
-                    bar(p.sources, max_sources, 30),
-                ]);
+        Format::Table => write_text(&port_table(&q, &points, &bands, overlay.as_ref())),
+    }
+}
+
+fn brief(a: &portwatch_detect::Alert) -> json::AlertBrief {
+    json::AlertBrief {
+        id: a.id.to_string(),
+        kind: a.kind.as_str().to_string(),
+        state: a.state.as_str().to_string(),
+        onset: Timestamp::from_secs(a.onset).to_rfc3339(),
+        closed: a.closed.map(|c| Timestamp::from_secs(c).to_rfc3339()),
+        summary: a.summary.clone(),
+    }
+}
+
+fn port_table(
+    q: &SeriesQuery,
+    points: &[portwatch_store::SeriesPoint],
+    bands: &[Option<BaselineDoc>],
+    overlay: Option<&Overlay>,
+) -> String {
+    let (key, width) = (q.port, q.width);
+    let mut s = format!(
+        "{key} ({}), {}, {width} buckets: {} with data\n",
+        json::service(key).unwrap_or("no registered service"),
+        q.class.as_str(),
+        points.len()
+    );
+    let mut t = Table::new(&[
+        ("BUCKET (UTC)", Align::Left),
+        ("SOURCES", Align::Right),
+        ("PACKETS", Align::Right),
+        ("TARGETS", Align::Right),
+        ("BYTES", Align::Right),
+        ("TOP SOURCE", Align::Left),
+        ("NORMAL SRC/MIN (TOP)", Align::Right),
+        ("ALERT", Align::Left),
+        ("SOURCES (bar)", Align::Left),
+    ]);
+    let max_sources = points.iter().map(|p| p.sources).max().unwrap_or(0);
+    let mut prev: Option<Timestamp> = None;
+    for (p, band) in points.iter().zip(bands) {
+        if let Some(prev) = prev {
+            let missing = (p.start.secs() - prev.secs()) / width.secs() - 1;
+            if missing > 0 {
+                let from = prev.secs() + width.secs();
+                let down = overlay.is_some_and(|o| o.sensor_down(from, p.start.secs()));
+                let what = if down {
+                    "no data at all (sensor gap)"
+                } else {
+                    "empty"
+                };
+                t.row(vec![format!("  … {missing} {what}"), String::new()]);
             }
-            if t.is_empty() {
-                s.push_str("  (no data for this port)\n");
-            } else {
-                s.push_str(&t.render());
-            }
-            write_text(&s)
         }
+        prev = Some(p.start);
+        let alerts: Vec<String> = overlay.map_or_else(Vec::new, |o| {
+            o.alerts_in(p.start.secs(), p.start.secs() + width.secs())
+                .map(|a| format!("{} {}", &a.id.0[..a.id.0.len().min(8)], a.kind.as_str()))
+                .collect()
+        });
+        t.row(vec![
+            p.start.to_rfc3339(),
+            count(p.sources),
+            count(p.packets),
+            count(p.targets),
+            bytes(p.bytes),
+            top_source(&p.top_sources),
+            band.map_or_else(
+                || if overlay.is_some() { "learning" } else { "-" }.into(),
+                |b| format!("{:.2} ({:.1})", b.sources_per_min, b.sources_per_min_upper),
+            ),
+            alerts.join(", "),
+            bar(p.sources, max_sources, 30),
+        ]);
+    }
+    if t.is_empty() {
+        s.push_str("  (no data for this port)\n");
+    } else {
+        s.push_str(&t.render());
+    }
+    if let Some(o) = overlay {
+        if !o.alerts.is_empty() {
+            s.push_str("\nAlerts on this port:\n");
+            for a in &o.alerts {
+                s.push_str(&format!("  {}  {}\n", a.id, a.summary));
+            }
+        }
+        if !o.gaps.is_empty() {
+            s.push_str("\nSensor gaps in this range:\n");
+            s.push_str(&crate::detect::gaps_text(&o.gaps));
+        }
+    }
+    s
+}
+
+/// What detection adds to a port's series: the baseline band, the port's
+/// alerts and the sensor's gaps.
+struct Overlay {
+    bands: Vec<BandPoint>,
+    alerts: Vec<portwatch_detect::Alert>,
+    gaps: Vec<portwatch_detect::GapSpan>,
+}
+
+impl Overlay {
+    async fn load(
+        store: &dyn Store,
+        cfg: &portwatch_detect::DetectConfig,
+        q: &SeriesQuery,
+    ) -> anyhow::Result<Overlay> {
+        let bands = port_bands(store, cfg, q.port).await?;
+        let records = store
+            .alerts(&AlertsQuery {
+                range: q.range,
+                port: Some(q.port),
+                ..AlertsQuery::default()
+            })
+            .await?;
+        let alerts = records
+            .iter()
+            .map(crate::detect::parse_alert)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (from, to) = (
+            q.range.from.map_or(i64::MIN, Timestamp::secs),
+            q.range.to.map_or(i64::MAX, Timestamp::secs),
+        );
+        let gaps = bands
+            .windows(2)
+            .filter(|w| w[1].minute - w[0].minute > 60)
+            .map(|w| portwatch_detect::GapSpan {
+                start: w[0].minute + 60,
+                end: w[1].minute,
+            })
+            .filter(|g| g.start < to && g.end > from)
+            .collect();
+        Ok(Overlay {
+            bands,
+            alerts,
+            gaps,
+        })
+    }
+
+    /// The bands of the minutes with data in `[start, start + width)`.
+    fn minutes(&self, start: i64, end: i64) -> &[BandPoint] {
+        let lo = self.bands.partition_point(|b| b.minute < start);
+        let hi = self.bands.partition_point(|b| b.minute < end);
+        &self.bands[lo..hi]
+    }
+
+    fn band(&self, start: i64, width: BucketWidth) -> Option<BaselineDoc> {
+        let m: Vec<&BandPoint> = self
+            .minutes(start, start + width.secs())
+            .iter()
+            .filter(|b| b.warm)
+            .collect();
+        if m.is_empty() {
+            return None;
+        }
+        let n = m.len() as f64;
+        let sum = |f: fn(&BandPoint) -> f64| m.iter().map(|b| f(b)).sum::<f64>();
+        Some(BaselineDoc {
+            sources_per_min: sum(|b| b.band.sources) / n,
+            sources_per_min_upper: sum(|b| b.band.sources_upper) / n,
+            packets: sum(|b| b.band.packets),
+            packets_upper: sum(|b| b.band.packets_upper),
+        })
+    }
+
+    /// No input had any data in `[start, end)`.
+    fn sensor_down(&self, start: i64, end: i64) -> bool {
+        self.minutes(start, end).is_empty()
+    }
+
+    fn alerts_in(&self, start: i64, end: i64) -> impl Iterator<Item = &portwatch_detect::Alert> {
+        self.alerts
+            .iter()
+            .filter(move |a| a.onset < end && a.closed.unwrap_or(a.last_active + 60) > start)
     }
 }
 

@@ -16,8 +16,9 @@ use crate::output::count;
 const DEMO_CAMPAIGNS: [&str; 4] = [
     // 2007: ServerProtect, 300+ sources probing ~1,000 targets, tapering.
     "5168/tcp@30h+6h,sources=320,targets=3,tool=masscan,ramp=taper",
-    // 2005: SMB after a patch: a busy port's level roughly doubles.
-    "445/tcp@20h+8h,sources=400,pps=0.05,tool=mirai,ramp=linear:2h",
+    // 2005: SMB after a patch: a busy port draws far more sources (after
+    // the first day, which detection spends learning every port's normal).
+    "445/tcp@28h+8h,sources=400,pps=0.05,tool=mirai,ramp=linear:2h",
     // 2013: port 0, TCP and UDP, a short burst.
     "0/tcp@40h+1h,sources=60,pps=0.5,tool=zmap",
     "0/udp@40h+1h,sources=60,pps=0.5,tool=zmap",

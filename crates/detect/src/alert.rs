@@ -135,6 +135,14 @@ pub struct Totals {
     pub source_minutes: u64,
     pub sources_at_least: u64,
     pub targets_peak_per_min: u64,
+    /// Distinct sources over the alert's span, from the store's merged
+    /// sketches (set by whoever holds the store; the detector sees only
+    /// minutes). An estimate beyond the sketches' exact range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<u64>,
+    /// Distinct targets over the alert's span, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<u64>,
 }
 
 /// One of the loudest sources during an alert.
@@ -210,8 +218,9 @@ impl Alert {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Rewrites [`Alert::summary`] from the fields.
-    pub(crate) fn summarize(&mut self) {
+    /// Rewrites [`Alert::summary`] from the fields (call it after filling
+    /// in [`Totals::sources`]).
+    pub fn summarize(&mut self) {
         let hm = |m: i64| {
             let s = Timestamp::from_secs(m).to_rfc3339();
             format!("{} {} UTC", &s[..10], &s[11..16])
@@ -241,8 +250,11 @@ impl Alert {
                 )
             }
             _ => format!(
-                "{}+ sources, peak {} sources/min at {} vs {:.2}/min normal ({} moved)",
-                self.during.sources_at_least,
+                "{} sources, peak {} sources/min at {} vs {:.2}/min normal ({} moved)",
+                self.during.sources.map_or_else(
+                    || format!("{}+", self.during.sources_at_least),
+                    |n| n.to_string()
+                ),
                 self.peak.sources,
                 hm(self.peak.at),
                 b.sources_per_min,

@@ -169,6 +169,36 @@ impl Detector {
         })
     }
 
+    /// A port's normal band at `minute`, per minute: what its baselines
+    /// expect (floored as scores floor it) and, above that, the count that
+    /// would score `open_score` in a minute on its own. Charts and reports
+    /// draw it around the series; an alert needs more than one minute above
+    /// it (see the crate docs).
+    pub fn band(&self, port: PortKey, minute: i64) -> Band {
+        let open = if self.cfg.watch.ports.contains(&port) {
+            self.cfg.watch.open_score
+        } else {
+            self.cfg.open_score
+        };
+        let floor = self.rates.floor;
+        let (src, src_disp, pkt, pkt_disp) =
+            self.ports.get(&port).map_or((0.0, 1.0, 0.0, 1.0), |p| {
+                (
+                    p.sources.expected(minute),
+                    p.sources.dispersion(0, &self.rates),
+                    p.packets.expected(minute),
+                    p.packets.dispersion(0, &self.rates),
+                )
+            });
+        let (sources, packets) = (src.max(floor), pkt.max(floor));
+        Band {
+            sources,
+            sources_upper: score_threshold(sources, src_disp, open),
+            packets,
+            packets_upper: score_threshold(packets, pkt_disp, open),
+        }
+    }
+
     /// Feeds one minute: every port that had scan probes in it, in any
     /// order. Minutes must strictly increase; minutes never fed, and
     /// minutes with `sensor_up == false` and no samples, are gaps: they
@@ -416,6 +446,38 @@ fn track_alert(
     updates.push(update);
 }
 
+/// A port's normal at one minute (see [`Detector::band`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Expected distinct sources per minute.
+    pub sources: f64,
+    /// Sources per minute that would score `open_score`.
+    pub sources_upper: f64,
+    /// Expected packets per minute.
+    pub packets: f64,
+    /// Packets per minute that would score `open_score`.
+    pub packets_upper: f64,
+}
+
+/// The count `x` above `expected` at which `deviance_score` reaches `score`.
+/// The score grows monotonically above the expectation, so bisection finds
+/// it; the upper bracket `m + s·√(D·m) + s²·D` always scores at least `s`.
+fn score_threshold(expected: f64, dispersion: f64, score: f64) -> f64 {
+    let (mut lo, mut hi) = (
+        expected,
+        expected + score * (dispersion * expected).sqrt() + score * score * dispersion,
+    );
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if crate::stats::deviance_score(mid, expected, dispersion) >= score {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
 /// Below this level (per minute) an idle port's state is dropped.
 const EVICT_LEVEL: f64 = 1e-4;
 
@@ -435,4 +497,27 @@ where
         d.step(m.start, m.sensor_up, &m.samples)?;
     }
     Ok(d.alerts.clone())
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::score_threshold;
+    use crate::deviance_score;
+
+    #[test]
+    fn the_band_top_scores_exactly_the_threshold() {
+        for m in [1e-4, 0.01, 0.5, 3.0, 100.0, 1e4] {
+            for d in [1.0, 2.5, 10.0] {
+                for s in [2.0, 4.0, 6.0] {
+                    let x = score_threshold(m, d, s);
+                    assert!(x > m, "m={m} d={d} s={s}: {x}");
+                    let got = deviance_score(x, m, d);
+                    assert!(
+                        (got - s).abs() < 1e-6,
+                        "m={m} d={d} s={s}: x={x} scores {got}"
+                    );
+                }
+            }
+        }
+    }
 }

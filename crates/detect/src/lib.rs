@@ -160,6 +160,6 @@ pub use alert::{
 };
 pub use config::{ConfigError, DetectConfig, NewPortConfig, WatchConfig};
 pub use detector::{
-    DetectError, Detector, GapSpan, MinuteInput, MinuteSample, StepError, detect_series,
+    Band, DetectError, Detector, GapSpan, MinuteInput, MinuteSample, StepError, detect_series,
 };
 pub use stats::deviance_score;

@@ -4,10 +4,12 @@
 //! fixed-size runs of records, decoded and aggregated on worker threads, and
 //! every run becomes one [`Batch`](portwatch_aggregate::Batch) named by the
 //! input's fingerprint and the run's number, which the store merges exactly
-//! once (rule 3). The command-line tool only parses arguments and hands them
+//! once (rule 3). [`detect`] then runs spike detection over the store's
+//! minutes and keeps the alerts beside them. The command-line tool only parses arguments and hands them
 //! here; the long-running `run` will reuse the same stages.
 
 pub mod analyze;
+pub mod detect;
 
 pub use analyze::{
     AnalyzeOptions, AnalyzeReport, CaptureOptions, CaptureOutcome, InputOutcome, InputReport,

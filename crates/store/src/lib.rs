@@ -41,12 +41,14 @@ mod reduce;
 mod sqlite;
 
 use async_trait::async_trait;
-use portwatch_aggregate::Batch;
+use portwatch_aggregate::{Batch, SeriesClass};
+use portwatch_core::PortKey;
 
 pub use error::StoreError;
 pub use query::{
-    MergeOutcome, Order, PortTotals, SeriesPoint, SeriesQuery, SourceOrder, SourceTotals,
-    SourcesQuery, StoreTotals, StreamTotals, TimeRange, TopPortsQuery,
+    AlertRecord, AlertsQuery, MergeOutcome, MinuteBucket, MinutesQuery, Order, PortTotals,
+    SeriesPoint, SeriesQuery, SourceOrder, SourceTotals, SourcesQuery, StoreTotals, StreamTotals,
+    TimeRange, TopPortsQuery, TransitionRecord,
 };
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
@@ -75,6 +77,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Record counts over all streams, per stream, and the time span covered.
     async fn totals(&self) -> Result<StoreTotals, StoreError>;
+
+    /// One port's totals over a range (distinct counts merged over it), or
+    /// `None` when it saw nothing there.
+    async fn port_totals(
+        &self,
+        class: SeriesClass,
+        port: PortKey,
+        range: TimeRange,
+    ) -> Result<Option<PortTotals>, StoreError>;
+
+    /// Every port's minute buckets of a class over a range, ordered by
+    /// minute, then port: what detection is fed.
+    async fn minutes(&self, q: &MinutesQuery) -> Result<Vec<MinuteBucket>, StoreError>;
+
+    /// The minutes of a range (Unix seconds, ascending) in which anything
+    /// at all was stored, probes or backscatter: the sensor was up. The
+    /// other minutes are gaps, not silence.
+    async fn active_minutes(&self, range: TimeRange) -> Result<Vec<i64>, StoreError>;
+
+    /// Replaces every stored alert by `alerts`, atomically. Detection is a
+    /// function of the stored minutes, so it re-runs over them and its
+    /// whole output replaces the last.
+    async fn replace_alerts(&self, alerts: &[AlertRecord]) -> Result<(), StoreError>;
+
+    /// Stored alerts, oldest onset first.
+    async fn alerts(&self, q: &AlertsQuery) -> Result<Vec<AlertRecord>, StoreError>;
 }
 
 /// Opens the store a user named: a file path or `sqlite:` URL opens (or

@@ -208,6 +208,63 @@ pub struct StreamTotals {
     pub counts: ClassCounts,
 }
 
+/// Every port's minute buckets of one class over a range, for detection:
+/// the detector is fed minute by minute, all ports at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinutesQuery {
+    pub class: SeriesClass,
+    pub range: TimeRange,
+}
+
+/// One port's bucket in one minute (see [`MinutesQuery`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MinuteBucket {
+    pub port: PortKey,
+    pub point: SeriesPoint,
+}
+
+/// A stored alert: the fields alerts are selected and ordered by, its
+/// timestamped transitions, and the whole alert document (`portwatch.alert/1`
+/// JSON, see `portwatch_detect`) as written by detection. The store does not
+/// interpret the document, so it holds alerts of any schema version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRecord {
+    pub id: String,
+    pub port: PortKey,
+    /// `campaign`, `single_source` or `new_port`.
+    pub kind: String,
+    /// The current state: `rising`, `peak`, `tapering` or `closed`.
+    pub state: String,
+    /// Unix seconds of the first minute of the alert.
+    pub onset: i64,
+    /// Unix seconds of the close, while closed.
+    pub closed: Option<i64>,
+    pub transitions: Vec<TransitionRecord>,
+    pub doc: String,
+}
+
+/// One step of an alert's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransitionRecord {
+    pub state: String,
+    /// When the new state began (Unix seconds).
+    pub at: i64,
+    /// The minute whose data decided it (Unix seconds).
+    pub decided: i64,
+}
+
+/// Which stored alerts to list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertsQuery {
+    /// Only alerts whose span (onset to close, or still open) overlaps it.
+    pub range: TimeRange,
+    /// Only alerts that are not closed.
+    pub open_only: bool,
+    pub port: Option<PortKey>,
+    /// Only the alert with this id.
+    pub id: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,6 +198,40 @@ pub struct AnalyzeDoc {
     pub ports: Vec<Port>,
     /// Backscatter per (proto, replying port), most sources first.
     pub backscatter: Vec<Port>,
+    /// Alerts (`portwatch.alert/1`) whose span overlaps this run's data,
+    /// oldest onset first; empty when detection did not run.
+    pub alerts: Vec<portwatch_detect::Alert>,
+    pub detection: DetectionDoc,
+}
+
+/// What detection did after `analyze` merged its inputs.
+#[derive(Debug, Serialize)]
+pub struct DetectionDoc {
+    /// False with `--no-store` or `--no-detect`.
+    pub ran: bool,
+    /// Minutes with data in the whole store, all fed to the detector.
+    pub minutes: u64,
+    /// Alerts in the whole store (`alerts` lists those of this run's span).
+    pub alerts_in_store: usize,
+    /// Spans in which the store has no data at all: gaps, not silence.
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Gap {
+    pub from: String,
+    pub to: String,
+    pub minutes: i64,
+}
+
+impl From<&portwatch_detect::GapSpan> for Gap {
+    fn from(g: &portwatch_detect::GapSpan) -> Self {
+        Gap {
+            from: ts(Timestamp::from_secs(g.start)),
+            to: ts(Timestamp::from_secs(g.end)),
+            minutes: (g.end - g.start) / 60,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -235,6 +269,38 @@ pub struct Point {
     pub first_seen: String,
     pub last_seen: String,
     pub top_sources: Vec<TopSource>,
+    /// The port's normal over the bucket (probe series; absent with
+    /// `--no-baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineDoc>,
+    /// Ids of the alerts whose span overlaps the bucket.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+}
+
+/// A bucket's baseline band: what detection expected before each minute's
+/// data arrived, over the bucket's minutes with data.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BaselineDoc {
+    /// Expected distinct sources per minute (mean over the bucket).
+    pub sources_per_min: f64,
+    /// Sources per minute that score `open_score` (the top of the band).
+    pub sources_per_min_upper: f64,
+    /// Expected packets in the bucket (sum over its minutes).
+    pub packets: f64,
+    /// Packets in the bucket at the top of the band.
+    pub packets_upper: f64,
+}
+
+/// An alert on the port, in brief (`portwatch alerts --id` has the rest).
+#[derive(Debug, Serialize)]
+pub struct AlertBrief {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub onset: String,
+    pub closed: Option<String>,
+    pub summary: String,
 }
 
 impl From<&SeriesPoint> for Point {
@@ -248,6 +314,8 @@ impl From<&SeriesPoint> for Point {
             first_seen: ts(p.first_seen),
             last_seen: ts(p.last_seen),
             top_sources: p.top_sources.iter().map(TopSource::from).collect(),
+            baseline: None,
+            alerts: Vec::new(),
         }
     }
 }
@@ -264,6 +332,11 @@ pub struct SeriesDoc {
     pub range: Range,
     /// Buckets with data, in time order; a missing bucket saw nothing.
     pub series: Vec<Point>,
+    /// Alerts on this port that overlap the range.
+    pub alerts: Vec<AlertBrief>,
+    /// Spans in the range with no data from any input at all: gaps, not
+    /// silence (only computed with the baseline).
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Debug, Serialize)]

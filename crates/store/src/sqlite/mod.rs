@@ -1,6 +1,8 @@
 //! The SQLite store: one file (or memory), WAL mode, for embedded use.
 
+mod alerts;
 mod codec;
+mod minutes;
 mod read;
 mod schema;
 mod source_days;
@@ -13,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use portwatch_aggregate::Batch;
+use portwatch_aggregate::{Batch, SeriesClass};
+use portwatch_core::PortKey;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -24,8 +27,9 @@ use tokio::sync::Mutex;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    MergeOutcome, PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, Store,
-    StoreError, StoreTotals, TopPortsQuery,
+    AlertRecord, AlertsQuery, MergeOutcome, MinuteBucket, MinutesQuery, PortTotals, SeriesPoint,
+    SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError, StoreTotals, TimeRange,
+    TopPortsQuery,
 };
 
 /// SQLite's result code for "file is not a database".
@@ -166,5 +170,31 @@ impl Store for SqliteStore {
 
     async fn totals(&self) -> Result<StoreTotals, StoreError> {
         read::totals(self.pool()).await
+    }
+
+    async fn port_totals(
+        &self,
+        class: SeriesClass,
+        port: PortKey,
+        range: TimeRange,
+    ) -> Result<Option<PortTotals>, StoreError> {
+        read::port_totals(self.pool(), class, port, range).await
+    }
+
+    async fn minutes(&self, q: &MinutesQuery) -> Result<Vec<MinuteBucket>, StoreError> {
+        minutes::minutes(self.pool(), q).await
+    }
+
+    async fn active_minutes(&self, range: TimeRange) -> Result<Vec<i64>, StoreError> {
+        minutes::active_minutes(self.pool(), range).await
+    }
+
+    async fn replace_alerts(&self, alerts: &[AlertRecord]) -> Result<(), StoreError> {
+        let _one_writer = self.writer.lock().await;
+        alerts::replace(self.pool(), alerts).await
+    }
+
+    async fn alerts(&self, q: &AlertsQuery) -> Result<Vec<AlertRecord>, StoreError> {
+        alerts::select(self.pool(), q).await
     }
 }

@@ -38,6 +38,25 @@ pub(crate) async fn top_ports(
     Ok(out)
 }
 
+pub(crate) async fn port_totals(
+    pool: &SqlitePool,
+    class: portwatch_aggregate::SeriesClass,
+    port: portwatch_core::PortKey,
+    range: crate::TimeRange,
+) -> Result<Option<PortTotals>, StoreError> {
+    let (from, to) = range.secs()?;
+    let q = TopPortsQuery {
+        class,
+        range,
+        limit: 1,
+        order: crate::Order::Sources,
+        proto: Some(port.proto),
+    };
+    let mut tx = pool.begin().await.map_err(db("starting a read"))?;
+    let merged = super::top::one_port(&mut tx, &q, &tiles(from, to), port).await?;
+    Ok(merged.map(|m| m.into_port_totals(port)))
+}
+
 /// The first and last day with data, if any.
 pub(super) async fn day_span(
     conn: &mut SqliteConnection,

@@ -77,7 +77,32 @@ const V1: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
-const MIGRATIONS: &[&[&str]] = &[V1];
+/// Version 2: alerts and their lifecycle transitions.
+const V2: &[&str] = &[
+    // The alert document is kept whole (JSON text); the columns beside it
+    // are what alerts are selected by.
+    "CREATE TABLE alerts (
+        id TEXT NOT NULL PRIMARY KEY,
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        onset INTEGER NOT NULL,
+        closed INTEGER,
+        doc TEXT NOT NULL
+    )",
+    "CREATE INDEX alerts_by_onset ON alerts (onset)",
+    "CREATE TABLE alert_transitions (
+        alert TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        decided INTEGER NOT NULL,
+        PRIMARY KEY (alert, seq)
+    ) WITHOUT ROWID",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -69,6 +69,31 @@ pub(crate) async fn merged_ports(
     Ok(ports)
 }
 
+/// One port's buckets in `tiles`, merged (`None` when it has none).
+pub(crate) async fn one_port(
+    conn: &mut SqliteConnection,
+    q: &TopPortsQuery,
+    tiles: &[Tile],
+    port: PortKey,
+) -> Result<Option<Merged>, StoreError> {
+    let Some(span) = day_span(conn).await? else {
+        return Ok(None);
+    };
+    let mut ports = HashMap::new();
+    let list = [i64::from(port.port)];
+    for tile in tiles {
+        for day_chunk in days(tile.from, tile.to, span).chunks(DAYS_PER_STATEMENT) {
+            let lookup = Lookup {
+                proto: i64::from(port.proto.number()),
+                ports: &list,
+                days: day_chunk,
+            };
+            fetch(conn, q, tile, &lookup, &mut ports).await?;
+        }
+    }
+    Ok(ports.remove(&port))
+}
+
 #[derive(Debug, Default)]
 struct Bound {
     packets: u64,

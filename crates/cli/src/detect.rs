@@ -1,0 +1,332 @@
+//! Detection settings from a config file and flags, the alerts table, and
+//! `portwatch alerts`.
+
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+use portwatch_core::{PortKey, Timestamp};
+use portwatch_detect::{Alert, DetectConfig, GapSpan};
+use portwatch_store::{AlertRecord, AlertsQuery};
+use serde::{Deserialize, Serialize};
+
+use crate::args::{AlertsArgs, DetectArgs, Format};
+use crate::output::json::{self, Range};
+use crate::output::table::{Align, Table};
+use crate::output::{count, write_csv};
+
+/// The config file. Only `[detect]` so far; `portwatch run` adds its
+/// sections here. Unknown keys are refused by name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    detect: DetectConfig,
+}
+
+/// The detection config: defaults, then the file, then flags; validated.
+pub fn config(a: &DetectArgs) -> anyhow::Result<DetectConfig> {
+    let mut cfg = match &a.config {
+        Some(path) => read_config(path)?,
+        None => DetectConfig::default(),
+    };
+    if let Some(v) = a.open_score {
+        cfg.open_score = v;
+    }
+    if let Some(v) = a.min_sources {
+        cfg.min_sources = v;
+    }
+    if let Some(v) = a.warmup_hours {
+        cfg.warmup_hours = v;
+    }
+    let ports = |flag: &str, list: &[String]| -> anyhow::Result<Vec<PortKey>> {
+        list.iter()
+            .map(|s| {
+                s.parse::<PortKey>()
+                    .map_err(|e| anyhow!("--{flag} {s:?}: {e}"))
+            })
+            .collect()
+    };
+    cfg.watch.ports.extend(ports("watch", &a.watch)?);
+    cfg.ignore.extend(ports("ignore", &a.ignore)?);
+    cfg.validate()
+        .map_err(|e| anyhow!("detection settings (file and flags): {e}"))?;
+    Ok(cfg)
+}
+
+fn read_config(path: &Path) -> anyhow::Result<DetectConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("config {}: cannot read", path.display()))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        // toml names the key and the line; keep its message on one line.
+        let msg = e.to_string().lines().collect::<Vec<_>>().join(" ");
+        anyhow!("config {}: {msg}", path.display())
+    })?;
+    file.detect
+        .validate()
+        .map_err(|e| anyhow!("config {}: [detect] {e}", path.display()))?;
+    Ok(file.detect)
+}
+
+/// Parses a stored alert document back.
+pub fn parse_alert(r: &AlertRecord) -> anyhow::Result<Alert> {
+    serde_json::from_str(&r.doc).with_context(|| format!("stored alert {} is unreadable", r.id))
+}
+
+fn minute(secs: i64) -> String {
+    let s = Timestamp::from_secs(secs).to_rfc3339();
+    // 2007-08-22T14:00:00Z → 2007-08-22 14:00
+    s.get(..16).map_or(s.clone(), |m| m.replace('T', " "))
+}
+
+/// Alerts as a table, with each alert's one-line summary beneath it.
+pub fn alerts_table(alerts: &[Alert]) -> String {
+    let mut t = Table::new(&[
+        ("ID", Align::Left),
+        ("PORT", Align::Left),
+        ("SERVICE", Align::Left),
+        ("KIND", Align::Left),
+        ("STATE", Align::Left),
+        ("ONSET (UTC)", Align::Left),
+        ("PEAK SRC/MIN", Align::Right),
+        ("NORMAL SRC/MIN", Align::Right),
+        ("SCORE", Align::Right),
+        ("SOURCES", Align::Right),
+        ("PACKETS", Align::Right),
+        ("MOVED", Align::Left),
+    ]);
+    for a in alerts {
+        let sources = a.during.sources.unwrap_or(a.during.sources_at_least);
+        t.row(vec![
+            a.id.to_string(),
+            a.key().to_string(),
+            json::service(a.key()).unwrap_or("-").to_string(),
+            a.kind.as_str().to_string(),
+            a.state.as_str().to_string(),
+            minute(a.onset),
+            count(a.peak.sources),
+            format!("{:.2}", a.baseline_at_onset.sources_per_min),
+            format!("{:.1}", a.score.max),
+            count(sources),
+            count(a.during.packets),
+            serde_json::to_value(a.moved)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        ]);
+    }
+    let mut s = t.render();
+    for a in alerts {
+        s.push_str(&format!("  {}  {}\n", a.id, a.summary));
+    }
+    s
+}
+
+/// Sensor gaps as lines.
+pub fn gaps_text(gaps: &[GapSpan]) -> String {
+    let mut s = String::new();
+    for g in gaps {
+        s.push_str(&format!(
+            "  no data {} to {} ({} min): a gap, not silence\n",
+            minute(g.start),
+            minute(g.end),
+            count(((g.end - g.start) / 60) as u64)
+        ));
+    }
+    s
+}
+
+/// `portwatch alerts --format json`.
+#[derive(Debug, Serialize)]
+struct AlertsDoc<'a> {
+    version: u32,
+    range: Range,
+    open_only: bool,
+    /// `portwatch.alert/1` documents (see docs/json.md).
+    alerts: &'a [Alert],
+}
+
+pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let range = crate::report::range(&a.range)?;
+    let port = a.port.as_deref().map(crate::report::port_key).transpose()?;
+    let records = runtime.block_on(async {
+        let store = crate::report::open(&a.common).await?;
+        let q = AlertsQuery {
+            range,
+            open_only: a.open,
+            port,
+            id: a.id.clone(),
+        };
+        Ok::<_, anyhow::Error>(store.alerts(&q).await?)
+    })?;
+    if let Some(id) = &a.id
+        && records.is_empty()
+    {
+        anyhow::bail!("no alert {id} in {}", a.common.db);
+    }
+    let alerts = records
+        .iter()
+        .map(parse_alert)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match a.common.format {
+        Format::Json => crate::report::write_json(&AlertsDoc {
+            version: json::VERSION,
+            range: (&range).into(),
+            open_only: a.open,
+            alerts: &alerts,
+        }),
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .zip(&alerts)
+                .map(|(r, a)| {
+                    vec![
+                        r.id.clone(),
+                        a.proto.as_str().to_string(),
+                        a.port.to_string(),
+                        r.kind.clone(),
+                        r.state.clone(),
+                        Timestamp::from_secs(a.onset).to_rfc3339(),
+                        a.closed
+                            .map_or(String::new(), |c| Timestamp::from_secs(c).to_rfc3339()),
+                        Timestamp::from_secs(a.peak.at).to_rfc3339(),
+                        a.peak.sources.to_string(),
+                        a.peak.packets.to_string(),
+                        format!("{:.4}", a.baseline_at_onset.sources_per_min),
+                        format!("{:.2}", a.score.max),
+                        a.during
+                            .sources
+                            .unwrap_or(a.during.sources_at_least)
+                            .to_string(),
+                        a.during.packets.to_string(),
+                        a.summary.clone(),
+                    ]
+                })
+                .collect();
+            write_csv(
+                std::io::stdout().lock(),
+                &[
+                    "id",
+                    "proto",
+                    "port",
+                    "kind",
+                    "state",
+                    "onset",
+                    "closed",
+                    "peak_at",
+                    "peak_sources",
+                    "peak_packets",
+                    "baseline_sources_per_min",
+                    "score_max",
+                    "sources",
+                    "packets",
+                    "summary",
+                ],
+                &rows,
+            )?;
+            Ok(())
+        }
+        Format::Table => {
+            let mut s = format!(
+                "{} alert{}{}\n",
+                alerts.len(),
+                if alerts.len() == 1 { "" } else { "s" },
+                if a.open { " open" } else { "" }
+            );
+            if !alerts.is_empty() {
+                s.push_str(&alerts_table(&alerts));
+            }
+            for r in &records {
+                if a.id.is_some() {
+                    s.push_str(&format!("\nTransitions of {}:\n", r.id));
+                    for t in &r.transitions {
+                        s.push_str(&format!(
+                            "  {:<9} at {}  (decided {})\n",
+                            t.state,
+                            minute(t.at),
+                            minute(t.decided)
+                        ));
+                    }
+                }
+            }
+            crate::report::write_text(&s)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(f.path(), text).expect("write");
+        f
+    }
+
+    fn args(f: &tempfile::NamedTempFile) -> DetectArgs {
+        DetectArgs {
+            config: Some(f.path().to_path_buf()),
+            ..DetectArgs::default()
+        }
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/portwatch.example.toml");
+        let cfg = read_config(&path).expect("example config");
+        assert_eq!(cfg, DetectConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let f = write("[detect]\nopen_scor = 5\n");
+        let e = config(&args(&f)).expect_err("unknown key").to_string();
+        assert!(e.contains("open_scor"), "{e}");
+        assert!(e.contains(&f.path().display().to_string()), "{e}");
+        let f = write("[detekt]\n");
+        let e = config(&args(&f)).expect_err("unknown table").to_string();
+        assert!(e.contains("detekt"), "{e}");
+    }
+
+    #[test]
+    fn impossible_thresholds_are_refused_by_name() {
+        let f = write("[detect]\nopen_score = 2\nclose_score = 3\n");
+        let e = config(&args(&f)).expect_err("hysteresis").to_string();
+        assert!(e.contains("close_score"), "{e}");
+        let e = config(&DetectArgs {
+            min_sources: Some(0),
+            ..DetectArgs::default()
+        })
+        .expect_err("zero sources")
+        .to_string();
+        assert!(e.contains("min_sources"), "{e}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let f = write("[detect]\nopen_score = 8\nmin_sources = 7\n");
+        let cfg = config(&DetectArgs {
+            open_score: Some(5.0),
+            watch: vec!["5168/tcp".into()],
+            ignore: vec!["23/tcp".into()],
+            ..args(&f)
+        })
+        .expect("config");
+        assert_eq!(cfg.open_score, 5.0);
+        assert_eq!(cfg.min_sources, 7);
+        assert_eq!(cfg.watch.ports, vec!["5168/tcp".parse().expect("port")]);
+        assert_eq!(cfg.ignore, vec!["23/tcp".parse().expect("port")]);
+        let e = config(&DetectArgs {
+            watch: vec!["23/tcp".into()],
+            ignore: vec!["23/tcp".into()],
+            ..DetectArgs::default()
+        })
+        .expect_err("watched and ignored")
+        .to_string();
+        assert!(e.contains("watch.ports"), "{e}");
+    }
+}

@@ -1,0 +1,194 @@
+//! Spike detection over a store: every stored minute fed to a
+//! [`Detector`] in order, the alerts kept in the store beside the series.
+//!
+//! Detection is a deterministic function of the stored minutes, so it
+//! re-runs over all of them after every change. That is what makes late
+//! data right (rule 1): a minute merged late is simply part of the next run,
+//! and an alert's id hashes its port and onset, so unchanged alerts keep
+//! their ids. Minutes in which the store has nothing at all (no probe, no
+//! backscatter) are gaps: never fed, so never mistaken for silence.
+
+use std::collections::BTreeMap;
+
+use portwatch_aggregate::SeriesClass;
+use portwatch_core::{BucketWidth, PortKey, Timestamp};
+use portwatch_detect::{
+    Alert, Band, ConfigError, DetectConfig, Detector, GapSpan, MinuteSample, StepError,
+};
+use portwatch_store::{
+    AlertRecord, MinutesQuery, SeriesPoint, SeriesQuery, Store, StoreError, TimeRange,
+    TransitionRecord,
+};
+
+const DAY: i64 = 86_400;
+
+/// Why detection could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectRunError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store handed back minutes out of order: a store bug.
+    #[error("detection: {0}")]
+    Step(#[from] StepError),
+}
+
+/// What one detection run found.
+#[derive(Debug, Clone, Default)]
+pub struct Detection {
+    /// Every alert, in the order they opened.
+    pub alerts: Vec<Alert>,
+    /// Spans with no data at all (the sensor, or every input, was silent).
+    pub gaps: Vec<GapSpan>,
+    /// Minutes fed (minutes with any data).
+    pub minutes: u64,
+    /// First minute and the minute after the last, when there was any.
+    pub span: Option<(i64, i64)>,
+}
+
+/// Runs detection over everything `store` holds, fills in each alert's
+/// distinct sources and targets over its span from the store's sketches,
+/// and replaces the stored alerts with the result.
+pub async fn detect_store(
+    store: &dyn Store,
+    cfg: &DetectConfig,
+) -> Result<Detection, DetectRunError> {
+    let mut detection = run_detector(store, cfg).await?;
+    for alert in &mut detection.alerts {
+        let end = alert.closed.unwrap_or(alert.last_active + 60);
+        let range = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
+        if let Some(t) = store
+            .port_totals(SeriesClass::Probe, alert.key(), range)
+            .await?
+        {
+            alert.during.sources = Some(t.sources);
+            alert.during.targets = Some(t.targets);
+            alert.summarize();
+        }
+    }
+    let records: Vec<AlertRecord> = detection.alerts.iter().map(record).collect();
+    store.replace_alerts(&records).await?;
+    Ok(detection)
+}
+
+async fn run_detector(store: &dyn Store, cfg: &DetectConfig) -> Result<Detection, DetectRunError> {
+    let mut detector = Detector::new(cfg.clone())?;
+    let active = store.active_minutes(TimeRange::ALL).await?;
+    let (Some(&first), Some(&last)) = (active.first(), active.last()) else {
+        return Ok(Detection::default());
+    };
+    let mut next = 0;
+    // A day at a time, so memory holds one day of minutes, not the store.
+    while let Some(&m) = active.get(next) {
+        let day = m.div_euclid(DAY) * DAY;
+        let range = TimeRange::new(Timestamp::from_secs(day), Timestamp::from_secs(day + DAY));
+        let rows = store
+            .minutes(&MinutesQuery {
+                class: SeriesClass::Probe,
+                range,
+            })
+            .await?;
+        let mut by_minute: BTreeMap<i64, Vec<(PortKey, MinuteSample)>> = BTreeMap::new();
+        for row in rows {
+            by_minute
+                .entry(row.point.start.secs())
+                .or_default()
+                .push((row.port, sample(&row.point)));
+        }
+        while let Some(&minute) = active.get(next).filter(|&&m| m < day + DAY) {
+            let samples = by_minute.remove(&minute).unwrap_or_default();
+            detector.step(minute, true, &samples)?;
+            next += 1;
+        }
+    }
+    Ok(Detection {
+        alerts: detector.alerts().cloned().collect(),
+        gaps: detector.gaps().to_vec(),
+        minutes: active.len() as u64,
+        span: Some((first, last + 60)),
+    })
+}
+
+fn sample(p: &SeriesPoint) -> MinuteSample {
+    MinuteSample {
+        packets: p.packets,
+        sources: p.sources,
+        targets: p.targets,
+        top: p.top_sources.iter().map(|e| (e.addr, e.count)).collect(),
+    }
+}
+
+/// An alert as the store keeps it.
+pub fn record(a: &Alert) -> AlertRecord {
+    AlertRecord {
+        id: a.id.0.clone(),
+        port: a.key(),
+        kind: a.kind.as_str().to_string(),
+        state: a.state.as_str().to_string(),
+        onset: a.onset,
+        closed: a.closed,
+        transitions: a
+            .transitions
+            .iter()
+            .map(|t| TransitionRecord {
+                state: t.state.as_str().to_string(),
+                at: t.at,
+                decided: t.decided,
+            })
+            .collect(),
+        doc: a.to_json(),
+    }
+}
+
+/// One minute of a port's normal, as the detector saw it just before the
+/// minute's data arrived.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandPoint {
+    /// Unix seconds.
+    pub minute: i64,
+    pub band: Band,
+    /// False while the sensor warms up: baselines are still learning and
+    /// no alert can open, so the band means little yet.
+    pub warm: bool,
+}
+
+/// A port's baseline band at every minute the sensor was up, computed the
+/// way [`detect_store`] computes it. A port's baselines depend only on its
+/// own minutes and on which minutes the sensor was up, so feeding the
+/// detector this one port gives exactly the baselines of the full run.
+pub async fn port_bands(
+    store: &dyn Store,
+    cfg: &DetectConfig,
+    port: PortKey,
+) -> Result<Vec<BandPoint>, DetectRunError> {
+    let mut detector = Detector::new(cfg.clone())?;
+    let active = store.active_minutes(TimeRange::ALL).await?;
+    let points = store
+        .series(&SeriesQuery {
+            class: SeriesClass::Probe,
+            port,
+            width: BucketWidth::Minute,
+            range: TimeRange::ALL,
+        })
+        .await?;
+    let mut points = points.iter().peekable();
+    let mut out = Vec::with_capacity(active.len());
+    let warmup = cfg.warmup_hours * 60.0;
+    for (up, &minute) in active.iter().enumerate() {
+        out.push(BandPoint {
+            minute,
+            band: detector.band(port, minute),
+            warm: up as f64 >= warmup,
+        });
+        let mut samples = Vec::new();
+        while let Some(p) = points.next_if(|p| p.start.secs() <= minute) {
+            if p.start.secs() == minute {
+                samples.push((port, sample(p)));
+            }
+        }
+        detector.step(minute, true, &samples)?;
+    }
+    Ok(out)
+}
