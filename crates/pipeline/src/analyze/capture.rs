@@ -101,7 +101,8 @@ enum Work {
 
 /// Decodes, classifies and aggregates one pcap or pcapng stream on
 /// `opts.workers` threads plus the calling one, handing each batch to
-/// `on_batch` (called on another thread, in sequence order). Fails only when
+/// `on_batch` (called on another thread, in sequence order), cut into the
+/// parts of [`super::BATCH_FORMAT`]. Fails only when
 /// the stream does not start like a capture.
 pub fn aggregate_capture<R: Read + Send>(
     reader: R,
@@ -316,7 +317,9 @@ fn combine(
             // An empty capture still makes one (empty) batch, so the
             // store knows it was read.
             if !batch.is_empty() || seq == 0 {
-                on_batch(batch);
+                for part in super::batch_parts(batch) {
+                    on_batch(part);
+                }
             }
         }
     }
