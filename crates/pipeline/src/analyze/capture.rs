@@ -115,7 +115,12 @@ pub fn aggregate_capture<R: Read + Send>(
     let workers = opts.workers.max(1);
     let batch_records = opts.batch_records.max(1);
     std::thread::scope(|scope| {
-        let (partial_tx, partial_rx) = std_mpsc::channel::<(u64, Batch)>();
+        // Bounded, so that a slow store holds the workers (and through
+        // them the reader) back instead of letting their parts queue up
+        // here. The combiner takes parts in any order and never waits for
+        // one worker's part while the channel is full, so this cannot
+        // deadlock.
+        let (partial_tx, partial_rx) = std_mpsc::sync_channel::<(u64, Batch)>(workers);
         // Spent chunks come back to be refilled, so steady state allocates nothing.
         let (spare_tx, spare_rx) = std_mpsc::channel::<Chunk>();
         let mut work_txs = Vec::with_capacity(workers);
@@ -261,7 +266,7 @@ fn worker(
     shard: Shard,
     stream: &str,
     rx: std_mpsc::Receiver<Work>,
-    partial_tx: std_mpsc::Sender<(u64, Batch)>,
+    partial_tx: std_mpsc::SyncSender<(u64, Batch)>,
     spare_tx: std_mpsc::Sender<Chunk>,
 ) -> PortTotals {
     let mut agg = Aggregator::for_shard(shard);

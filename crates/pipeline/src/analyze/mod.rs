@@ -29,8 +29,13 @@ pub(crate) fn add_to_totals(totals: &mut PortTotals, batch: &Batch) {
 
 /// How many records (packets or log lines) make one batch. Batches are cut at
 /// fixed record counts so the same input always yields the same batches, and
-/// a re-run merges nothing twice.
-pub const DEFAULT_BATCH_RECORDS: u64 = 1 << 20;
+/// a re-run merges nothing twice. A batch is held whole at each stage of the
+/// pipeline (workers, combiner, queue, store merge), so its size sets peak
+/// memory: with --db on the 5.7M-packet benchmark, 2^20 records (batches of
+/// ~60 MB of port-minutes) peaked at 740 MB, 2^19 at 600 MB, 2^18 at 490 MB,
+/// for about the same merge time (a batch rewrites the roll-up rows it
+/// touches, so smaller batches cost a little more of that).
+pub const DEFAULT_BATCH_RECORDS: u64 = 1 << 18;
 
 /// Source-days per batch at most. The batch that closes a day carries all of
 /// that day's sources (170k in the 5.7M-packet benchmark); merged whole it
@@ -220,9 +225,9 @@ pub async fn analyze(
         if let Some(p) = &opts.progress {
             p.begin(&input.label, input.size, Arc::clone(&input.raw_bytes_read));
         }
-        // Two batches in flight at most: a slow store slows reading down
+        // One batch waiting at most: a slow store slows reading down
         // instead of piling batches up in memory.
-        let (tx, mut rx) = mpsc::channel::<Produced>(2);
+        let (tx, mut rx) = mpsc::channel::<Produced>(1);
         let opts_for_reader = opts.clone();
         let reader = std::thread::Builder::new()
             .name("portwatch-reader".into())
