@@ -33,7 +33,9 @@ declare -A SECS RSS
 run() { # name, command...
   local name=$1; shift
   local t
-  t=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  # time's report goes to a file: the command's own stderr is discarded.
+  /usr/bin/time -o "$OUT/time.txt" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+  t=$(tail -1 "$OUT/time.txt")
   SECS[$name]=${t% *}; RSS[$name]=${t#* }
   awk -v n="$N" -v s="${SECS[$name]}" -v r="${RSS[$name]}" -v name="$name" \
     'BEGIN { printf "%-28s %8.2f s %12.0f packets/s %8.0f MiB\n", name, s, (s > 0 ? n / s : 0), r / 1024 }'
@@ -54,7 +56,8 @@ if command -v tshark >/dev/null; then
   CUT="$OUT/cut-500k.pcap"
   [ -f "$CUT" ] || editcap -r "$CAP" "$CUT" 1-500000
   NCUT=500000
-  t=$( { /usr/bin/time -f '%e %M' tshark -q -z io,stat,60 -r "$CUT" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  /usr/bin/time -o "$OUT/time.txt" -f '%e %M' tshark -q -z io,stat,60 -r "$CUT" >/dev/null 2>/dev/null || true
+  t=$(tail -1 "$OUT/time.txt")
   SECS[tshark]=${t% *}; RSS[tshark]=${t#* }
   awk -v n="$NCUT" -v s="${SECS[tshark]}" -v r="${RSS[tshark]}" \
     'BEGIN { printf "%-28s %8.2f s %12.0f packets/s %8.0f MiB (500k cut)\n", "tshark io,stat,60", s, n / s, r / 1024 }'
@@ -75,4 +78,4 @@ if [ -n "${SECS[tshark]:-}" ]; then
   ts=$(rate 500000 "${SECS[tshark]}")
   awk -v s="$ts" -v a="$all" 'BEGIN { printf "portwatch all cores / tshark: %.0f\n", a / s }'
 fi
-echo "peak RSS portwatch all cores: ${RSS[portwatch all cores]} KiB (target < 524288)"
+echo "peak RSS portwatch all cores: ${RSS[portwatch all cores]} KiB, with --db: ${RSS[portwatch --db (SQLite)]} KiB (target < 524288)"

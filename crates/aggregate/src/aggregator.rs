@@ -2,7 +2,7 @@
 
 use portwatch_core::{BucketWidth, Class, DropReason, Event, OtherKind};
 
-use crate::bucket::{PortBucket, SeriesClass, SeriesKey};
+use crate::bucket::{PortBucket, SeriesKey};
 use crate::counts::ClassCounts;
 use crate::minutes::MinuteTable;
 use crate::observation::{Observation, Shard};
@@ -104,7 +104,7 @@ impl Aggregator {
                 self.sources.observe(o, day);
             }
         }
-        self.observe_minute(o, secs);
+        self.observe_minute(o);
     }
 
     /// Observes a run of events: the same as [`Self::observe_hashed`] on
@@ -124,23 +124,18 @@ impl Aggregator {
                     ours.push((i as u32, secs - secs.rem_euclid(BucketWidth::Day.secs())));
                 }
             }
-            self.observe_minute(o, secs);
+            self.observe_minute(o);
         }
         self.sources.observe_grouped(obs, &ours);
         self.ours = ours;
     }
 
     #[inline]
-    fn observe_minute(&mut self, o: &Observation, secs: i64) {
-        if let (Some(class), Some(port)) = (SeriesClass::of(o.class), o.key) {
-            let key = SeriesKey {
-                class,
-                port,
-                start: secs - secs.rem_euclid(BucketWidth::Minute.secs()),
-            };
-            if self.shard.owns_minute(&key) {
-                self.minutes.observe(key, o);
-            }
+    fn observe_minute(&mut self, o: &Observation) {
+        if let Some(key) = SeriesKey::of(o)
+            && self.shard.owns_minute(&key)
+        {
+            self.minutes.observe(key, o);
         }
     }
 

@@ -50,6 +50,20 @@ pub struct SeriesKey {
     pub start: i64,
 }
 
+impl SeriesKey {
+    /// The minute bucket `o` counts in, if it counts in a series.
+    #[inline]
+    pub fn of(o: &Observation) -> Option<SeriesKey> {
+        let (class, port) = (SeriesClass::of(o.class)?, o.key?);
+        let secs = o.ts.secs();
+        Some(SeriesKey {
+            class,
+            port,
+            start: secs - secs.rem_euclid(BucketWidth::Minute.secs()),
+        })
+    }
+}
+
 /// What one series saw in one bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortBucket {

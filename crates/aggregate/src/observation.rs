@@ -84,21 +84,43 @@ impl Shard {
     /// Whether this part keeps the source state (and counts the record) of `o`.
     #[inline]
     pub fn owns_source(&self, o: &Observation) -> bool {
-        // The high half of the hash: the source map indexes by the low bits.
-        self.count == 1 || self.pick(o.src_hash >> 32) == self.index
+        self.count == 1 || self.source_part(o) == self.index
     }
 
     /// Whether this part keeps the bucket `key`.
     #[inline]
     pub fn owns_minute(&self, key: &SeriesKey) -> bool {
+        self.count == 1 || self.minute_part(key) == self.index
+    }
+
+    /// The parts of this split that need `o`: the one keeping its source,
+    /// and the one keeping its port-minute if that is another (or `None`
+    /// when it has no port-minute). A reader can hand each part only these.
+    #[inline]
+    pub fn parts_of(&self, o: &Observation) -> (usize, Option<usize>) {
         if self.count == 1 {
-            return true;
+            return (0, None);
         }
+        let source = self.source_part(o);
+        let minute = SeriesKey::of(o)
+            .map(|key| self.minute_part(&key))
+            .filter(|&m| m != source);
+        (source as usize, minute.map(|m| m as usize))
+    }
+
+    #[inline]
+    fn source_part(&self, o: &Observation) -> u32 {
+        // The high half of the hash: the source map indexes by the low bits.
+        self.pick(o.src_hash >> 32)
+    }
+
+    #[inline]
+    fn minute_part(&self, key: &SeriesKey) -> u32 {
         let k = u64::from(key.port.port)
             | u64::from(key.port.proto.number()) << 16
             | (key.class as u64) << 24
             | (key.start as u64) << 25;
-        self.pick(mix(k) >> 32) == self.index
+        self.pick(mix(k) >> 32)
     }
 
     /// Maps a 32-bit value onto 0..count without a division.
@@ -147,6 +169,20 @@ mod tests {
                 ip_len: 40,
             };
             assert_eq!((0..3).filter(|&i| shards[i].owns_source(&o)).count(), 1);
+            // The parts a reader hands `o` to are exactly those that keep
+            // some of it.
+            let o = Observation {
+                ts: Timestamp::from_secs(key.start),
+                ..o
+            };
+            let (source, minute) = shards[0].parts_of(&o);
+            let mut needed: Vec<usize> = (0..3)
+                .filter(|&i| shards[i].owns_source(&o) || shards[i].owns_minute(&key))
+                .collect();
+            needed.sort_unstable();
+            let mut given: Vec<usize> = std::iter::once(source).chain(minute).collect();
+            given.sort_unstable();
+            assert_eq!(given, needed);
             assert!(Shard::WHOLE.owns_source(&o) && Shard::WHOLE.owns_minute(&key));
         }
         // Roughly even: no part gets less than a quarter.

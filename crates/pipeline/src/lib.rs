@@ -12,6 +12,7 @@ pub mod analyze;
 pub mod detect;
 
 pub use analyze::{
-    AnalyzeOptions, AnalyzeReport, CaptureOptions, CaptureOutcome, InputOutcome, InputReport,
-    LocatedError, PortTotal, PortTotals, Progress, aggregate_capture, analyze,
+    AnalyzeError, AnalyzeOptions, AnalyzeReport, BATCH_FORMAT, CaptureOptions, CaptureOutcome,
+    InputOutcome, InputReport, LocatedError, MAX_SOURCE_DAYS_PER_BATCH, PortTotal, PortTotals,
+    Progress, aggregate_capture, analyze,
 };

@@ -89,7 +89,9 @@ pub(super) fn read_log(
                 seq,
             });
             counts.merge(&batch.counts);
-            let _ = out.blocking_send(Produced::Batch(batch));
+            for part in super::batch_parts(batch) {
+                let _ = out.blocking_send(Produced::Batch(part));
+            }
             seq += 1;
             in_batch = 0;
         }
@@ -97,7 +99,9 @@ pub(super) fn read_log(
     if in_batch > 0 || seq == 0 {
         let batch = agg.drain_all(BatchId { stream, seq });
         counts.merge(&batch.counts);
-        let _ = out.blocking_send(Produced::Batch(batch));
+        for part in super::batch_parts(batch) {
+            let _ = out.blocking_send(Produced::Batch(part));
+        }
     }
     report.counts = counts;
     report.raw_bytes_read = raw_bytes.load(Ordering::Relaxed);

@@ -7,7 +7,7 @@ mod report;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use portwatch_aggregate::{Batch, ClassCounts};
+use portwatch_aggregate::{Batch, BatchId, ClassCounts};
 use portwatch_sources::{InputFormat, open_input};
 use portwatch_store::{MergeOutcome, Store, StoreError};
 use tokio::sync::mpsc;
@@ -29,8 +29,85 @@ pub(crate) fn add_to_totals(totals: &mut PortTotals, batch: &Batch) {
 
 /// How many records (packets or log lines) make one batch. Batches are cut at
 /// fixed record counts so the same input always yields the same batches, and
-/// a re-run merges nothing twice.
-pub const DEFAULT_BATCH_RECORDS: u64 = 1 << 20;
+/// a re-run merges nothing twice. A batch is held whole at each stage of the
+/// pipeline (workers, combiner, queue, store merge), so its size sets peak
+/// memory: with --db on the 5.7M-packet benchmark, 2^20 records (batches of
+/// ~60 MB of port-minutes) peaked at 740 MB, 2^19 at 600 MB, 2^18 at 490 MB,
+/// for about the same merge time (a batch rewrites the roll-up rows it
+/// touches, so smaller batches cost a little more of that).
+pub const DEFAULT_BATCH_RECORDS: u64 = 1 << 18;
+
+/// Source-days per batch at most. The batch that closes a day carries all of
+/// that day's sources (170k in the 5.7M-packet benchmark); merged whole it
+/// held ~100 MB at once on its way through and made one SQLite transaction
+/// of it, so it is cut into parts of this size, each merged on its own.
+pub const MAX_SOURCE_DAYS_PER_BATCH: usize = 20_000;
+
+/// How this build cuts an input into batches, recorded in each stream's
+/// name. Exactly-once rests on the same input always giving the same batch
+/// ids for the same content; a store filled by a build that cut differently
+/// holds ids that now name other content, so such a stream is refused, not
+/// merged into (see [`AnalyzeError::OtherBatchFormat`]).
+///
+/// * 1 (unnamed, `file:FINGERPRINT`): batch `n` is the `n`th run of
+///   [`DEFAULT_BATCH_RECORDS`] records (or `--batch-records`).
+/// * 2 (`file:FINGERPRINT:b2`): that run's batch is cut into parts of at
+///   most [`MAX_SOURCE_DAYS_PER_BATCH`] source-days; part `p` of run `n` has
+///   sequence number `n << 32 | p`, and part 0 carries the minutes and
+///   record counts.
+pub const BATCH_FORMAT: u32 = 2;
+
+/// The stream an input's batches are merged under.
+fn stream_name(fingerprint: &str) -> String {
+    format!("file:{fingerprint}:b{BATCH_FORMAT}")
+}
+
+/// A stream of an earlier batch format for the same input, if `store` has one.
+async fn other_format(
+    store: &dyn Store,
+    fingerprint: &str,
+    ours: &str,
+) -> Result<Option<String>, StoreError> {
+    let prefix = format!("file:{fingerprint}");
+    let totals = store.totals().await?;
+    Ok(totals.per_stream.into_iter().map(|s| s.stream).find(|s| {
+        s != ours
+            && s.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(":b"))
+    }))
+}
+
+/// Cuts the batch of record run `batch.id.seq` into the parts of
+/// [`BATCH_FORMAT`] 2, in order. Deterministic: the parts depend only on the
+/// batch, whose source-days are sorted.
+pub(crate) fn batch_parts(mut batch: Batch) -> impl Iterator<Item = Batch> {
+    let (stream, run) = (batch.id.stream.clone(), batch.id.seq);
+    let mut rest = std::mem::take(&mut batch.sources).into_iter();
+    batch.id.seq = run << 32;
+    let mut first = Some(batch);
+    let mut part = 0u64;
+    std::iter::from_fn(move || {
+        let sources: Vec<_> = rest.by_ref().take(MAX_SOURCE_DAYS_PER_BATCH).collect();
+        let out = match first.take() {
+            Some(mut b) => {
+                b.sources = sources;
+                b
+            }
+            None if sources.is_empty() => return None,
+            None => Batch {
+                id: BatchId {
+                    stream: stream.clone(),
+                    seq: run << 32 | part,
+                },
+                minutes: Vec::new(),
+                sources,
+                counts: ClassCounts::default(),
+            },
+        };
+        part += 1;
+        Some(out)
+    })
+}
 
 /// Keeps at most this many detailed errors per input; the rest are counted.
 pub const MAX_ERRORS_KEPT: usize = 100;
@@ -93,6 +170,13 @@ pub enum AnalyzeError {
     Store(#[from] StoreError),
     #[error("internal: a pipeline thread stopped unexpectedly")]
     ThreadPanicked,
+    #[error(
+        "the store already holds {input} as stream {found}, cut into batches by an \
+         earlier build; this build cuts them differently (batch format {BATCH_FORMAT}) \
+         and cannot tell which are merged, so it would count packets twice: \
+         analyze into a new store"
+    )]
+    OtherBatchFormat { input: String, found: String },
 }
 
 /// Messages from an input's reader to the merging loop.
@@ -126,8 +210,14 @@ pub async fn analyze(
                 continue;
             }
         };
-        let stream = format!("file:{}", input.fingerprint);
+        let stream = stream_name(&input.fingerprint);
         if let Some(store) = store {
+            if let Some(found) = other_format(store, &input.fingerprint, &stream).await? {
+                return Err(AnalyzeError::OtherBatchFormat {
+                    input: input.label.clone(),
+                    found,
+                });
+            }
             store
                 .describe_stream(&stream, &format!("{} ({})", input.label, input.format))
                 .await?;
@@ -135,9 +225,9 @@ pub async fn analyze(
         if let Some(p) = &opts.progress {
             p.begin(&input.label, input.size, Arc::clone(&input.raw_bytes_read));
         }
-        // Two batches in flight at most: a slow store slows reading down
+        // One batch waiting at most: a slow store slows reading down
         // instead of piling batches up in memory.
-        let (tx, mut rx) = mpsc::channel::<Produced>(2);
+        let (tx, mut rx) = mpsc::channel::<Produced>(1);
         let opts_for_reader = opts.clone();
         let reader = std::thread::Builder::new()
             .name("portwatch-reader".into())
@@ -192,4 +282,63 @@ pub async fn analyze(
     report.counts = counts;
     report.set_port_totals(totals);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use portwatch_aggregate::{SourceKey, SourceStats};
+
+    use super::*;
+
+    fn batch(run: u64, sources: usize) -> Batch {
+        let mut counts = ClassCounts::default();
+        counts.drop_record(portwatch_core::DropReason::Truncated);
+        Batch {
+            id: BatchId {
+                stream: "file:x:b2".into(),
+                seq: run,
+            },
+            minutes: Vec::new(),
+            sources: (0..sources as u32)
+                .map(|i| {
+                    let key = SourceKey {
+                        addr: IpAddr::from(i.to_be_bytes()),
+                        day: 0,
+                    };
+                    (key, SourceStats::default())
+                })
+                .collect(),
+            counts,
+        }
+    }
+
+    #[test]
+    fn a_day_close_is_cut_into_numbered_parts() {
+        let whole = batch(7, 2 * MAX_SOURCE_DAYS_PER_BATCH + 5);
+        let parts: Vec<Batch> = batch_parts(whole.clone()).collect();
+        let seqs: Vec<u64> = parts.iter().map(|b| b.id.seq).collect();
+        assert_eq!(seqs, [7 << 32, 7 << 32 | 1, 7 << 32 | 2]);
+        assert!(parts.iter().all(|b| b.id.stream == whole.id.stream));
+        assert_eq!(parts[0].counts, whole.counts);
+        assert!(parts[1..].iter().all(|b| b.counts.records() == 0));
+        let sizes: Vec<usize> = parts.iter().map(|b| b.sources.len()).collect();
+        assert_eq!(
+            sizes,
+            [MAX_SOURCE_DAYS_PER_BATCH, MAX_SOURCE_DAYS_PER_BATCH, 5]
+        );
+        let rejoined: Vec<_> = parts.into_iter().flat_map(|b| b.sources).collect();
+        assert_eq!(rejoined, whole.sources);
+    }
+
+    #[test]
+    fn a_small_batch_is_one_part_even_when_empty() {
+        for n in [0, 1, MAX_SOURCE_DAYS_PER_BATCH] {
+            let parts: Vec<Batch> = batch_parts(batch(3, n)).collect();
+            assert_eq!(parts.len(), 1, "{n}");
+            assert_eq!(parts[0].id.seq, 3 << 32);
+            assert_eq!(parts[0].sources.len(), n);
+        }
+    }
 }
