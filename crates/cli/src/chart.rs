@@ -143,21 +143,8 @@ pub fn announce(path: &Path, opts: &ChartOptions, width: BucketWidth) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portwatch_core::{Proto, Timestamp};
-
-    fn point(start: i64, sources: u64) -> SeriesPoint {
-        SeriesPoint {
-            start: Timestamp::from_secs(start),
-            packets: sources,
-            bytes: 0,
-            sources,
-            targets: 1,
-            top_sources: Vec::new(),
-            first_seen: Timestamp::from_secs(start),
-            last_seen: Timestamp::from_secs(start),
-            active_minutes: 1,
-        }
-    }
+    use crate::overlay::tests::point;
+    use portwatch_core::Proto;
 
     #[test]
     fn series_fill_every_bucket_of_the_range() {

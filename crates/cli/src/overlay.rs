@@ -172,11 +172,13 @@ impl Overlay {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use portwatch_core::Timestamp;
 
-    fn point(start: i64, sources: u64) -> SeriesPoint {
+    /// A bucket with `sources` sources and as many packets (shared by the
+    /// chart tests).
+    pub(crate) fn point(start: i64, sources: u64) -> SeriesPoint {
         SeriesPoint {
             start: Timestamp::from_secs(start),
             packets: sources,
