@@ -22,9 +22,11 @@ pub const BATCH_MAX: usize = 512;
 /// drops, a read of `/proc/net/dev`: do it this often, not per batch.
 const STATS_EVERY: Duration = Duration::from_millis(200);
 
-/// When stopping, at most this many non-blocking reads collect what the
-/// kernel already holds, so a stop under a flood still ends.
-const DRAIN_ROUNDS: usize = 64;
+/// The longest a stop spends collecting what the kernel still holds.
+const DRAIN_MAX: Duration = Duration::from_secs(2);
+
+/// Pause between non-blocking reads while draining.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 /// A running capture on one interface.
 ///
@@ -70,6 +72,7 @@ impl Capture {
             linktype,
             stats: Arc::clone(&stats),
             stop: Arc::clone(&stop),
+            timeout: Duration::from_millis(u64::from(cfg.timeout_ms)),
             kernel: KernelCounters::default(),
             batch: Vec::with_capacity(BATCH_MAX),
             consumer_gone: false,
@@ -114,8 +117,10 @@ impl Capture {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
-    /// Stops capturing, collects what the kernel still holds, and returns
-    /// the final counters — or the error that ended the capture early.
+    /// Stops capturing, collects what the kernel still holds (this takes
+    /// twice `timeout_ms`, at most 2 s), and returns the final counters —
+    /// or the error that ended the capture early. Every packet the kernel
+    /// accepted before the stop is then delivered or counted as dropped.
     pub fn stop(mut self) -> Result<CaptureStats, CaptureError> {
         self.finish()
     }
@@ -163,9 +168,7 @@ fn open(cfg: &CaptureConfig) -> Result<pcap::Capture<Active>, CaptureError> {
     if let Some(size) = cfg.buffer_size {
         inactive = inactive.buffer_size(size as i32);
     }
-    let mut cap = inactive
-        .open()
-        .map_err(|e| classify_open_error(iface, e))?;
+    let mut cap = inactive.open().map_err(|e| classify_open_error(iface, e))?;
     if let Some(filter) = &cfg.bpf_filter {
         cap.filter(filter, true)
             .map_err(|source| CaptureError::InvalidFilter {
@@ -202,6 +205,7 @@ struct Reader {
     linktype: u32,
     stats: Arc<SharedStats>,
     stop: Arc<AtomicBool>,
+    timeout: Duration,
     kernel: KernelCounters,
     batch: Vec<CapturedPacket>,
     consumer_gone: bool,
@@ -227,15 +231,21 @@ impl Reader {
                 return Err(e);
             }
         }
-        let mut cap = cap.setnonblock()?;
-        for _ in 0..DRAIN_ROUNDS {
-            if self.consumer_gone {
-                break;
-            }
+        self.drain(cap.setnonblock()?)
+    }
+
+    /// After a stop: reads what the kernel holds until twice the read
+    /// timeout has passed. Linux hands packets over in blocks, and the
+    /// block being filled is released only by the timeout, so stopping at
+    /// the first empty read would leave those packets counted by the kernel
+    /// but never delivered.
+    fn drain(&mut self, mut cap: pcap::Capture<Active>) -> Result<(), pcap::Error> {
+        let deadline = Instant::now() + (self.timeout * 2).min(DRAIN_MAX);
+        while !self.consumer_gone && Instant::now() < deadline {
             let read = cap.dispatch(None, |p| self.push(&p))?;
             self.flush();
             if read == 0 {
-                break;
+                std::thread::sleep(DRAIN_POLL);
             }
         }
         self.refresh_kernel(&mut cap);

@@ -1,0 +1,170 @@
+//! Real probes across a veth pair, captured by portwatch and by tcpdump at
+//! the same time: the probes portwatch decodes per (protocol, destination
+//! port) must be exactly what tshark finds in tcpdump's file.
+//!
+//! Needs root, `ip`, `hping3`, `nmap`, `tcpdump` and `tshark`; prints
+//! `skipped: …` otherwise.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{CAPTURE_IP, CAPTURE_IP6, CaptureChild, Counts, Tcpdump, Veth};
+
+const TOOLS: [&str; 5] = ["ip", "hping3", "nmap", "tcpdump", "tshark"];
+
+/// hping3 probes: (hping3 mode flags, port, count).
+const HPING: [(&str, u16, u64); 5] = [
+    ("-S", 22, 3),
+    ("-S", 80, 3),
+    ("-S", 5168, 4),
+    ("--udp", 53, 2),
+    ("--udp", 161, 2),
+];
+
+fn hping(veth: &Veth, mode: &str, port: u16, count: u64) {
+    let (port, count) = (port.to_string(), count.to_string());
+    veth.peer(&[
+        "hping3", "-q", mode, "-p", &port, "-c", &count, "-i", "u20000", CAPTURE_IP,
+    ])
+    .or_else(|e| {
+        // hping3 exits 1 when no reply came back, which closed UDP
+        // ports may cause (ICMP errors are rate-limited).
+        if e.contains("hping3") && mode == "--udp" {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+    .unwrap();
+}
+
+fn nmap(veth: &Veth, args: &[&str]) {
+    let mut cmd = vec![
+        "nmap",
+        "-Pn",
+        "-n",
+        "--max-retries",
+        "0",
+        "--min-rate",
+        "2000",
+    ];
+    cmd.extend_from_slice(&["-oN", "/dev/null"]);
+    cmd.extend_from_slice(args);
+    veth.peer(&cmd).unwrap();
+}
+
+#[test]
+fn probes_match_tcpdump() {
+    if common::is_child() {
+        common::child_main();
+        return;
+    }
+    if common::skip_unless(&TOOLS) {
+        return;
+    }
+    let veth = Veth::new("p", false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("oracle.pcap");
+    let tcpdump = Tcpdump::start(&veth, &file);
+    let cfg = format!("interface = \"{}\"\ntimeout_ms = 50\n", veth.capture_if);
+    let capture = CaptureChild::start(&veth, "probes_match_tcpdump", &cfg, 0);
+
+    for (mode, port, count) in HPING {
+        hping(&veth, mode, port, count);
+    }
+    nmap(&veth, &["-sS", "-p", "1000-1099", CAPTURE_IP]);
+    nmap(&veth, &["-6", "-sS", "-p", "3000-3009", CAPTURE_IP6]);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let report = capture.stop();
+    let tcpdump_dropped = tcpdump.stop();
+    let oracle = tshark_counts_checked(&file, tcpdump_dropped);
+    println!(
+        "probes: {} (proto, port) keys, {} packets from the peer; stats {:?}",
+        report.counts.len(),
+        report.counts.values().sum::<u64>(),
+        report.stats
+    );
+    assert_eq!(report.linktype, 1, "a veth is Ethernet");
+    assert_eq!(
+        report.counts, oracle,
+        "portwatch's probes differ from tcpdump's"
+    );
+
+    // The oracle is only as good as the traffic: check what was sent.
+    for (mode, port, count) in HPING {
+        let proto = if mode == "-S" { "tcp" } else { "udp" };
+        assert_eq!(
+            report.counts.get(&(proto.to_owned(), port)),
+            Some(&count),
+            "{proto}/{port}"
+        );
+    }
+    let ports = |range: std::ops::RangeInclusive<u16>| -> BTreeSet<u16> {
+        report
+            .counts
+            .keys()
+            .filter(|(p, port)| p == "tcp" && range.contains(port))
+            .map(|(_, port)| *port)
+            .collect()
+    };
+    assert_eq!(
+        ports(1000..=1099),
+        (1000..=1099).collect(),
+        "nmap IPv4 SYN scan"
+    );
+    assert_eq!(
+        ports(3000..=3009),
+        (3000..=3009).collect(),
+        "nmap IPv6 SYN scan"
+    );
+    let s = report.stats;
+    assert_eq!(
+        (s.dropped_kernel, s.dropped_queue, s.truncated),
+        (0, 0, 0),
+        "{s:?}"
+    );
+    assert_eq!(
+        report.consumed, s.received,
+        "every packet reached the consumer"
+    );
+}
+
+fn tshark_counts_checked(file: &std::path::Path, tcpdump_dropped: u64) -> Counts {
+    assert_eq!(tcpdump_dropped, 0, "the oracle itself dropped packets");
+    common::tshark_counts(file)
+}
+
+#[test]
+fn bpf_filter_restricts_the_capture() {
+    if common::is_child() {
+        common::child_main();
+        return;
+    }
+    if common::skip_unless(&["ip", "hping3"]) {
+        return;
+    }
+    let veth = Veth::new("f", false).unwrap();
+    let cfg = format!(
+        "interface = \"{}\"\nbpf_filter = \"tcp dst port 5168\"\ntimeout_ms = 50\n",
+        veth.capture_if
+    );
+    let capture = CaptureChild::start(&veth, "bpf_filter_restricts_the_capture", &cfg, 0);
+    hping(&veth, "-S", 5168, 3);
+    hping(&veth, "-S", 80, 3);
+    hping(&veth, "--udp", 5168, 2);
+    std::thread::sleep(Duration::from_millis(300));
+    let report = capture.stop();
+    let expected: Counts = [(("tcp".to_owned(), 5168), 3)].into_iter().collect();
+    assert_eq!(report.counts, expected);
+    assert_eq!(
+        report.stats.received, 3,
+        "only the three SYNs to 5168 pass: {:?}",
+        report.stats
+    );
+    assert_eq!(report.consumed, 3);
+}
