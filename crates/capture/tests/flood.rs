@@ -29,7 +29,6 @@ static ONE_FLOOD: Mutex<()> = Mutex::new(());
 /// What one flood did.
 struct Flood {
     arrived: u64,
-    secs: f64,
     report: common::ChildReport,
 }
 
@@ -76,11 +75,7 @@ fn flood(tag: &str, test_name: &str, cfg: &str, slow_ms: u64) -> Flood {
     assert_eq!(s.received + s.dropped_kernel, arrived, "{s:?}");
     assert_eq!(report.consumed, s.delivered(), "{s:?}");
     assert_eq!(report.counts.values().sum::<u64>(), report.consumed);
-    Flood {
-        arrived,
-        secs,
-        report,
-    }
+    Flood { arrived, report }
 }
 
 #[test]
