@@ -31,6 +31,9 @@ const SLOW_ENV: &str = "PW_CAP_SLOW_MS";
 /// Probes per (protocol, destination port).
 pub type Counts = BTreeMap<(String, u16), u64>;
 
+/// One packet: (timestamp in ns since the epoch, protocol, destination port).
+pub type Probe = (i64, String, u16);
+
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -238,7 +241,7 @@ impl Tcpdump {
                 "-i",
                 &veth.capture_if,
             ])
-            .args(["-n", "-U", "-s", "0", "-w"])
+            .args(["-n", "-U", "-s", "0", "--time-stamp-precision=nano", "-w"])
             .arg(file)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -272,16 +275,23 @@ impl Drop for Tcpdump {
     }
 }
 
-/// The oracle: TCP and UDP packets from the peer in `file`, counted per
-/// destination port by tshark.
-pub fn tshark_counts(file: &std::path::Path) -> Counts {
+/// The oracle: TCP and UDP packets from the peer in `file`, one by one,
+/// as tshark reads them.
+pub fn tshark_probes(file: &std::path::Path) -> Vec<Probe> {
     let filter =
         format!("(ip.src=={PEER_IP} || ipv6.src=={PEER_IP6}) && !icmp && !icmpv6 && (tcp || udp)");
     let out = Command::new("tshark")
         .arg("-r")
         .arg(file)
         .args(["-n", "-Y", &filter, "-T", "fields", "-E", "occurrence=f"])
-        .args(["-e", "tcp.dstport", "-e", "udp.dstport"])
+        .args([
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "udp.dstport",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -289,15 +299,31 @@ pub fn tshark_counts(file: &std::path::Path) -> Counts {
         "tshark: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut counts = Counts::new();
+    let mut probes = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let (tcp, udp) = line.split_once('\t').unwrap_or((line, ""));
-        let key = match (tcp.trim(), udp.trim()) {
-            (t, "") => ("tcp".to_owned(), t.parse().unwrap()),
-            ("", u) => ("udp".to_owned(), u.parse().unwrap()),
+        let f: Vec<&str> = line.split('\t').map(str::trim).collect();
+        let (proto, port) = match f.as_slice() {
+            [_, t, ""] => ("tcp", t),
+            [_, "", u] => ("udp", u),
             _ => panic!("tshark line {line:?}"),
         };
-        *counts.entry(key).or_default() += 1;
+        probes.push((epoch_nanos(f[0]), proto.to_owned(), port.parse().unwrap()));
+    }
+    probes
+}
+
+/// `1796472480.587763430` → nanoseconds, without a float's rounding.
+fn epoch_nanos(text: &str) -> i64 {
+    let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
+    let frac = format!("{frac:0<9}");
+    secs.parse::<i64>().unwrap() * 1_000_000_000 + frac[..9].parse::<i64>().unwrap()
+}
+
+/// Per (protocol, port) counts of probes.
+pub fn count(probes: &[Probe]) -> Counts {
+    let mut counts = Counts::new();
+    for (_, proto, port) in probes {
+        *counts.entry((proto.clone(), *port)).or_default() += 1;
     }
     counts
 }
@@ -307,6 +333,8 @@ pub fn tshark_counts(file: &std::path::Path) -> Counts {
 pub struct ChildReport {
     /// Decoded TCP/UDP packets from the peer, per destination port.
     pub counts: Counts,
+    /// The same packets one by one: (timestamp in ns, protocol, port).
+    pub probes: Vec<Probe>,
     /// Packets the consumer took off the receiver, from anyone.
     pub consumed: u64,
     pub stats: CaptureStats,
@@ -359,6 +387,11 @@ impl CaptureChild {
                     let key = ((*proto).to_owned(), port.parse().unwrap());
                     report.counts.insert(key, n.parse().unwrap());
                 }
+                ["pwcap", "probe", ts, proto, port] => report.probes.push((
+                    ts.parse().unwrap(),
+                    (*proto).to_owned(),
+                    port.parse().unwrap(),
+                )),
                 ["pwcap", "consumed", n] => report.consumed = n.parse().unwrap(),
                 ["pwcap", "linktype", n] => report.linktype = n.parse().unwrap(),
                 ["pwcap", "stats", json] => report.stats = parse_stats(json),
@@ -414,6 +447,7 @@ pub fn child_main() {
         let peers: [IpAddr; 2] = [PEER_IP.parse().unwrap(), PEER_IP6.parse().unwrap()];
         let mut counts = Counts::new();
         let mut consumed = 0u64;
+        let mut probes = Vec::new();
         while let Some(batch) = packets.recv_batch() {
             consumed += batch.len() as u64;
             for p in &batch {
@@ -425,19 +459,23 @@ pub fn child_main() {
                 };
                 if peers.contains(&ev.src) {
                     *counts.entry((proto.to_owned(), ev.dport)).or_default() += 1;
+                    probes.push((ev.ts.nanos(), proto, ev.dport));
                 }
             }
             std::thread::sleep(slow);
         }
-        (counts, consumed)
+        (counts, consumed, probes)
     });
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
     let stats = capture.stop().unwrap();
-    let (counts, consumed) = consumer.join().unwrap();
+    let (counts, consumed, probes) = consumer.join().unwrap();
     let mut out = std::io::stdout().lock();
     for ((proto, port), n) in &counts {
         writeln!(out, "pwcap count {proto} {port} {n}").unwrap();
+    }
+    for (ts, proto, port) in &probes {
+        writeln!(out, "pwcap probe {ts} {proto} {port}").unwrap();
     }
     writeln!(out, "pwcap consumed {consumed}").unwrap();
     writeln!(out, "pwcap linktype {linktype}").unwrap();
