@@ -125,3 +125,96 @@ impl Iterator for PacketReceiver {
         self.recv()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portwatch_core::{Class, PortKey, Proto};
+    use std::sync::mpsc::sync_channel;
+
+    /// Ethernet + IPv4 + TCP SYN 198.18.0.2:40000 → 198.18.0.1:5168.
+    fn syn_frame() -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+        f.extend_from_slice(&[
+            0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 198, 18, 0, 2, 198, 18, 0, 1,
+        ]);
+        f.extend_from_slice(&[
+            0x9c, 0x40, 0x14, 0x30, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x04, 0, 0, 0, 0, 0,
+        ]);
+        f
+    }
+
+    fn packet(n: u8) -> CapturedPacket {
+        CapturedPacket {
+            ts: Timestamp::from_secs(i64::from(n)),
+            linktype: 1,
+            data: syn_frame(),
+            orig_len: 54,
+        }
+    }
+
+    #[test]
+    fn decode_goes_through_portwatch_decode() {
+        let p = packet(7);
+        let ev = p.decode().unwrap();
+        assert_eq!(ev.ts, Timestamp::from_secs(7));
+        assert_eq!(
+            (ev.proto, ev.sport, ev.dport),
+            (Some(Proto::Tcp), 40000, 5168)
+        );
+        assert_eq!(ev.class, Class::Probe);
+        assert_eq!(
+            ev.key,
+            Some(PortKey {
+                proto: Proto::Tcp,
+                port: 5168
+            })
+        );
+        assert!(!p.is_truncated());
+    }
+
+    #[test]
+    fn cut_and_unknown_link_types_are_drop_reasons() {
+        let mut p = packet(1);
+        p.data.truncate(40);
+        p.orig_len = 94;
+        assert!(p.is_truncated());
+        assert_eq!(p.decode().unwrap_err(), DropReason::Truncated);
+        let mut p = packet(1);
+        p.linktype = 70_000;
+        assert_eq!(p.link_type(), None);
+        assert_eq!(p.decode().unwrap_err(), DropReason::UnsupportedLinkType);
+        p.linktype = 147; // DLT_USER0
+        assert_eq!(p.decode().unwrap_err(), DropReason::UnsupportedLinkType);
+    }
+
+    #[test]
+    fn receiver_hands_out_every_packet_once_in_order() {
+        let (tx, rx) = sync_channel(4);
+        let mut r = PacketReceiver::new(rx);
+        tx.send(vec![packet(1), packet(2), packet(3)]).unwrap();
+        tx.send(vec![packet(4)]).unwrap();
+        assert_eq!(r.recv().unwrap().ts, Timestamp::from_secs(1));
+        // The rest of the first batch comes before the second batch.
+        let rest: Vec<_> = r.recv_batch().unwrap().iter().map(|p| p.ts).collect();
+        assert_eq!(rest, [Timestamp::from_secs(2), Timestamp::from_secs(3)]);
+        assert_eq!(
+            r.recv_timeout(Duration::from_millis(10)).unwrap().ts,
+            Timestamp::from_secs(4)
+        );
+        assert_eq!(
+            r.recv_timeout(Duration::from_millis(10)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert_eq!(r.try_recv_batch(), Err(TryRecvError::Empty));
+        tx.send(vec![packet(5), packet(6)]).unwrap();
+        drop(tx);
+        let ts: Vec<_> = r.by_ref().map(|p| p.ts.secs()).collect();
+        assert_eq!(ts, [5, 6]);
+        assert_eq!(r.recv_batch(), None);
+        assert_eq!(
+            r.recv_batch_timeout(Duration::from_millis(10)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+    }
+}

@@ -19,8 +19,9 @@ pub struct CaptureStats {
     /// (libpcap's `ps_drop`).
     pub dropped_kernel: u64,
     /// Packets the interface or its driver dropped before the kernel's
-    /// capture point saw them (libpcap's `ps_ifdrop`; not every driver
-    /// reports it).
+    /// capture point saw them (libpcap's `ps_ifdrop`). On Linux libpcap
+    /// fills it only in promiscuous mode, from the interface's
+    /// `rx_missed_errors` and `rx_fifo_errors`; otherwise it stays 0.
     pub dropped_interface: u64,
     /// Packets the capture thread read but had to throw away because the
     /// consumer's queue was full (or the consumer had gone away).

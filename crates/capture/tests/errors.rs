@@ -35,6 +35,8 @@ fn an_invalid_filter_shows_libpcaps_message() {
     let err = check_filter("tcp port", 1).unwrap_err();
     assert!(err.to_string().contains("syntax error"), "{err}");
     check_filter("tcp dst port 5168 and not src net 198.18.0.0/15", 1).unwrap();
+    // The README's and the crate docs' example.
+    check_filter("tcp[tcpflags] & tcp-syn != 0 or udp", 1).unwrap();
     let err = check_filter("ether host zz", 1).unwrap_err();
     assert!(err.to_string().contains("unknown ether host 'zz'"), "{err}");
 

@@ -25,21 +25,24 @@ const HPING: [(&str, u16, u64); 5] = [
     ("--udp", 161, 2),
 ];
 
+/// Sends `count` probes to `port`; `mode` is hping3's flags (`-S`,
+/// `--udp`, `-S -d 300`).
 fn hping(veth: &Veth, mode: &str, port: u16, count: u64) {
     let (port, count) = (port.to_string(), count.to_string());
-    veth.peer(&[
-        "hping3", "-q", mode, "-p", &port, "-c", &count, "-i", "u20000", CAPTURE_IP,
-    ])
-    .or_else(|e| {
-        // hping3 exits 1 when no reply came back, which closed UDP
-        // ports may cause (ICMP errors are rate-limited).
-        if e.contains("hping3") && mode == "--udp" {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })
-    .unwrap();
+    let mut cmd = vec!["hping3", "-q"];
+    cmd.extend(mode.split_whitespace());
+    cmd.extend(["-p", &port, "-c", &count, "-i", "u20000", CAPTURE_IP]);
+    veth.peer(&cmd)
+        .or_else(|e| {
+            // hping3 exits 1 when no reply came back, which closed UDP
+            // ports may cause (ICMP errors are rate-limited).
+            if e.contains("hping3") && mode.contains("--udp") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .unwrap();
 }
 
 fn nmap(veth: &Veth, args: &[&str]) {
@@ -142,8 +145,11 @@ fn probes_match_tcpdump() {
     );
 }
 
+/// The filter runs in the kernel: only matching packets are received at
+/// all. A small snapshot length cuts the payload, which is counted, while
+/// the headers still decode.
 #[test]
-fn bpf_filter_restricts_the_capture() {
+fn bpf_filter_and_snaplen() {
     if common::is_child() {
         common::child_main();
         return;
@@ -152,22 +158,25 @@ fn bpf_filter_restricts_the_capture() {
         return;
     }
     let veth = Veth::new("f", false).unwrap();
+    // Ethernet 14 + IPv4 20 + TCP 20 = 54 bytes of headers.
     let cfg = format!(
-        "interface = \"{}\"\nbpf_filter = \"tcp dst port 5168\"\ntimeout_ms = 50\n",
+        "interface = \"{}\"\nbpf_filter = \"tcp dst port 5168\"\nsnaplen = 64\ntimeout_ms = 50\n",
         veth.capture_if
     );
-    let capture = CaptureChild::start(&veth, "bpf_filter_restricts_the_capture", &cfg, 0);
+    let capture = CaptureChild::start(&veth, "bpf_filter_and_snaplen", &cfg, 0);
     hping(&veth, "-S", 5168, 3);
+    hping(&veth, "-S -d 300", 5168, 2);
     hping(&veth, "-S", 80, 3);
     hping(&veth, "--udp", 5168, 2);
     std::thread::sleep(Duration::from_millis(300));
     let report = capture.stop();
-    let expected: Counts = [(("tcp".to_owned(), 5168), 3)].into_iter().collect();
-    assert_eq!(report.counts, expected);
+    let s = report.stats;
+    let expected: Counts = [(("tcp".to_owned(), 5168), 5)].into_iter().collect();
+    assert_eq!(report.counts, expected, "{s:?}");
+    assert_eq!(s.received, 5, "only the SYNs to 5168 pass: {s:?}");
     assert_eq!(
-        report.stats.received, 3,
-        "only the three SYNs to 5168 pass: {:?}",
-        report.stats
+        s.truncated, 2,
+        "the two SYNs with 300 bytes of data were cut: {s:?}"
     );
-    assert_eq!(report.consumed, 3);
+    assert_eq!(report.consumed, 5);
 }
