@@ -187,6 +187,7 @@ fn open(cfg: &CaptureConfig) -> Result<pcap::Capture<Active>, CaptureError> {
 fn classify_open_error(interface: &str, source: pcap::Error) -> CaptureError {
     let interface = interface.to_owned();
     let text = source.to_string().to_ascii_lowercase();
+    // If the list itself cannot be had, fall back on the message alone.
     let listed = pcap::Device::list()
         .map(|devices| devices.iter().any(|d| d.name == interface))
         .unwrap_or(true);
@@ -309,4 +310,20 @@ pub fn check_filter(filter: &str, linktype: u32) -> Result<(), CaptureError> {
     let dlt = i32::try_from(linktype).map_err(|_| invalid(pcap::Error::InvalidLinktype))?;
     let dead = pcap::Capture::dead(pcap::Linktype(dlt)).map_err(invalid)?;
     dead.compile(filter, true).map(drop).map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `portwatch run` moves the capture and its receiver into other
+    /// threads and tasks.
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Capture>();
+        send::<PacketReceiver>();
+        send_sync::<CaptureStats>();
+    }
 }

@@ -108,6 +108,12 @@ impl Drop for Veth {
         for ns in [&self.capture_ns, &self.peer_ns] {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
+        // A setup that failed before moving the pair into the namespaces
+        // left it in the root namespace; usually this finds nothing.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.capture_if])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
