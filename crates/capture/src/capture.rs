@@ -169,6 +169,11 @@ fn open(cfg: &CaptureConfig) -> Result<pcap::Capture<Active>, CaptureError> {
         inactive = inactive.buffer_size(size as i32);
     }
     let mut cap = inactive.open().map_err(|e| classify_open_error(iface, e))?;
+    cap.direction(cfg.direction.to_pcap())
+        .map_err(|source| CaptureError::Open {
+            interface: iface.to_owned(),
+            source,
+        })?;
     if let Some(filter) = &cfg.bpf_filter {
         cap.filter(filter, true)
             .map_err(|source| CaptureError::InvalidFilter {

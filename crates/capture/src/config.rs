@@ -36,6 +36,11 @@ pub struct CaptureConfig {
     /// SPAN port or a tap). Needs CAP_NET_ADMIN besides CAP_NET_RAW.
     #[serde(default)]
     pub promiscuous: bool,
+    /// Which packets to capture: `in` (the default) leaves out what this
+    /// host sends — its own RSTs, ICMP errors and honeypot replies would
+    /// otherwise look like backscatter arriving. `inout` takes both.
+    #[serde(default)]
+    pub direction: Direction,
     /// Bytes kept of each packet. Headers need well under 100; the default
     /// keeps whole Ethernet frames so payload signatures see the payload.
     /// Cut packets are counted in [`CaptureStats::truncated`](crate::CaptureStats).
@@ -57,6 +62,29 @@ pub struct CaptureConfig {
     pub queue_batches: usize,
 }
 
+/// Which way a captured packet travels, seen from the interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Packets the interface receives.
+    #[default]
+    In,
+    /// Packets the interface sends.
+    Out,
+    /// Both.
+    InOut,
+}
+
+impl Direction {
+    pub(crate) fn to_pcap(self) -> pcap::Direction {
+        match self {
+            Direction::In => pcap::Direction::In,
+            Direction::Out => pcap::Direction::Out,
+            Direction::InOut => pcap::Direction::InOut,
+        }
+    }
+}
+
 fn default_snaplen() -> u32 {
     65_535
 }
@@ -76,6 +104,7 @@ impl CaptureConfig {
             interface: interface.into(),
             bpf_filter: None,
             promiscuous: false,
+            direction: Direction::In,
             snaplen: default_snaplen(),
             buffer_size: None,
             timeout_ms: default_timeout_ms(),

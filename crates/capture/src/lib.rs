@@ -2,8 +2,8 @@
 //! read by a dedicated thread that hands owned packets, in batches, to a
 //! bounded channel.
 //!
-//! * [`CaptureConfig`]: interface, BPF filter, promiscuous mode, snapshot
-//!   length, kernel buffer size, read timeout and queue length; a serde
+//! * [`CaptureConfig`]: interface, BPF filter, promiscuous mode, direction,
+//!   snapshot length, kernel buffer size, read timeout and queue length; a serde
 //!   table with defaults and [`CaptureConfig::validate`].
 //! * [`Capture::start`] opens the interface and starts the thread;
 //!   [`PacketReceiver`] yields [`CapturedPacket`]s (one at a time as an
@@ -44,7 +44,7 @@ mod packet;
 mod stats;
 
 pub use capture::{BATCH_MAX, Capture, check_filter};
-pub use config::{CaptureConfig, MAX_SNAPLEN, MIN_BUFFER_SIZE};
+pub use config::{CaptureConfig, Direction, MAX_SNAPLEN, MIN_BUFFER_SIZE};
 pub use error::CaptureError;
 pub use packet::{CapturedPacket, PacketReceiver};
 pub use stats::CaptureStats;

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use portwatch_capture::{Capture, CaptureConfig, CaptureError, check_filter};
+use portwatch_capture::{Capture, CaptureConfig, CaptureError, Direction, check_filter};
 
 const AS_NOBODY_ENV: &str = "PW_CAP_AS_NOBODY";
 
@@ -151,6 +151,13 @@ fn config_defaults_unknown_keys_and_validation() {
         err.to_string().contains("unknown field `snaplength`"),
         "{err}"
     );
+    assert_eq!(cfg.direction, Direction::In);
+    let both: CaptureConfig =
+        toml::from_str("interface = \"eth1\"\ndirection = \"inout\"").unwrap();
+    assert_eq!(both.direction, Direction::InOut);
+    let err =
+        toml::from_str::<CaptureConfig>("interface = \"eth1\"\ndirection = \"up\"").unwrap_err();
+    assert!(err.to_string().contains("unknown variant `up`"), "{err}");
     let err = toml::from_str::<CaptureConfig>("promiscuous = true").unwrap_err();
     assert!(
         err.to_string().contains("missing field `interface`"),

@@ -180,3 +180,34 @@ fn bpf_filter_and_snaplen() {
     );
     assert_eq!(report.consumed, 5);
 }
+
+/// The default direction leaves out the capture side's own replies (RSTs
+/// to SYNs on closed ports); `inout` takes them too. Two captures watch the
+/// same interface at once; the neighbours are pinned and IPv6 is off, so
+/// nothing else crosses.
+#[test]
+fn direction_in_leaves_out_own_replies() {
+    if common::is_child() {
+        common::child_main();
+        return;
+    }
+    if common::skip_unless(&["ip", "hping3"]) {
+        return;
+    }
+    let veth = Veth::new("d", true).unwrap();
+    let name = "direction_in_leaves_out_own_replies";
+    let base = format!("interface = \"{}\"\ntimeout_ms = 50\n", veth.capture_if);
+    let inbound = CaptureChild::start(&veth, name, &base, 0);
+    let both = CaptureChild::start(&veth, name, &format!("{base}direction = \"inout\"\n"), 0);
+    hping(&veth, "-S", 22, 3);
+    std::thread::sleep(Duration::from_millis(300));
+    let (inbound, both) = (inbound.stop(), both.stop());
+    assert_eq!(
+        inbound.stats.received, 3,
+        "the three SYNs: {:?}",
+        inbound.stats
+    );
+    assert_eq!(both.stats.received, 6, "SYNs and RSTs: {:?}", both.stats);
+    let syns: Counts = [(("tcp".to_owned(), 22), 3)].into_iter().collect();
+    assert_eq!((inbound.counts, both.counts), (syns.clone(), syns));
+}
