@@ -18,8 +18,8 @@ use crate::{CaptureConfig, CaptureError, CaptureStats, CapturedPacket, PacketRec
 /// dropped on a full queue is a small loss.
 pub const BATCH_MAX: usize = 512;
 
-/// Reading libpcap's counters costs a system call and, for the interface
-/// drops, a read of `/proc/net/dev`: do it this often, not per batch.
+/// Reading libpcap's counters costs a system call and, in promiscuous
+/// mode, reads of two sysfs files: do it this often, not per batch.
 const STATS_EVERY: Duration = Duration::from_millis(200);
 
 /// The longest a stop spends collecting what the kernel still holds.
