@@ -7,11 +7,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use portwatch_aggregate::{
     Aggregator, BatchId, Observation, PortBucket, SeriesKey, Shard, ToolCounts, rollup,
 };
-use portwatch_scanners::Tool;
 use portwatch_core::{
     BucketWidth, Class, DropReason, Event, Fingerprint, Proto, Timestamp, TransportInfo, classify,
     tcp_flags,
 };
+use portwatch_scanners::Tool;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

@@ -189,7 +189,9 @@ pub(crate) async fn source(
     let mut merged: Option<SourceStats> = None;
     while let Some(row) = rows.try_next().await.map_err(db("reading a source"))? {
         let stats = codec::source_stats(&row, codec::source_ports(&row)?)?;
-        merged.get_or_insert_with(SourceStats::default).merge(&stats);
+        merged
+            .get_or_insert_with(SourceStats::default)
+            .merge(&stats);
     }
     Ok(merged.map(|s| reduce::source_totals(addr, s)))
 }
