@@ -54,7 +54,7 @@ pub fn event(p: &Pkt) -> Event<'static> {
         ip_len: p.len,
         // Every third target draws a ZMap-marked probe (IP ID 54321, window
         // 65535), so source-days carry more than one tool.
-        fp: if p.dst % 3 == 0 {
+        fp: if p.dst.is_multiple_of(3) {
             Fingerprint {
                 ip_id: 54_321,
                 tcp_window: 65_535,
