@@ -13,10 +13,11 @@ use crate::args::{AlertsArgs, DetectArgs, Format};
 use crate::output::json::{self, Range};
 use crate::output::table::{Align, Table};
 use crate::output::{count, write_csv};
+use crate::enrich_config::EnrichConfig;
 use crate::publish::PublishConfig;
 
-/// The config file: `[detect]` and `[publish]`; `portwatch run` adds its
-/// sections here. Unknown keys are refused by name.
+/// The config file: `[detect]`, `[publish]` and `[enrich]`; `portwatch run`
+/// adds its sections here. Unknown keys are refused by name.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -24,6 +25,17 @@ struct ConfigFile {
     detect: DetectConfig,
     #[serde(default)]
     publish: PublishConfig,
+    #[serde(default)]
+    enrich: EnrichConfig,
+}
+
+/// The attribution config: nothing configured, or the file's `[enrich]`;
+/// validated (files are opened by [`EnrichConfig::load`]).
+pub fn enrich_config(config: Option<&Path>) -> anyhow::Result<EnrichConfig> {
+    match config {
+        Some(path) => Ok(read_file(path)?.enrich),
+        None => Ok(EnrichConfig::default()),
+    }
 }
 
 /// The publishing config: defaults (nothing), or the file's `[publish]`;
@@ -85,6 +97,9 @@ fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
     file.publish
         .validate()
         .map_err(|e| anyhow!("config {}: [publish] {e:#}", path.display()))?;
+    file.enrich
+        .validate()
+        .map_err(|e| anyhow!("config {}: [enrich] {e:#}", path.display()))?;
     Ok(file)
 }
 
@@ -301,6 +316,7 @@ mod tests {
         let file = read_file(&path).expect("example config");
         assert_eq!(file.detect, DetectConfig::default());
         assert_eq!(file.publish, PublishConfig::default());
+        assert_eq!(file.enrich, EnrichConfig::default());
     }
 
     #[test]

@@ -156,6 +156,8 @@ pub struct Input {
     pub errors: Vec<InputError>,
     pub batches_merged: u64,
     pub batches_already_merged: u64,
+    /// Packets of known research scanners dropped before aggregation.
+    pub excluded_research: u64,
 }
 
 impl From<&InputReport> for Input {
@@ -184,6 +186,7 @@ impl From<&InputReport> for Input {
                 .collect(),
             batches_merged: r.batches_merged,
             batches_already_merged: r.batches_already_merged,
+            excluded_research: r.excluded,
         }
     }
 }
@@ -193,6 +196,9 @@ impl From<&InputReport> for Input {
 pub struct AnalyzeDoc {
     pub version: u32,
     pub summary: Summary,
+    /// Packets of known research scanners dropped before aggregation
+    /// (`[enrich] exclude_research_from_detection`), not in `summary`.
+    pub excluded_research: u64,
     pub inputs: Vec<Input>,
     /// Scan probes per (proto, port), most sources first.
     pub ports: Vec<Port>,
