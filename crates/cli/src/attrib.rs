@@ -117,7 +117,10 @@ impl Attribution {
             asn: geo.then_some(labels.asn),
             as_org: geo.then(|| labels.as_org.clone()),
             lists: (self.enricher.list_names().next().is_some()).then(|| labels.lists.clone()),
-            research: self.enricher.has_research().then(|| labels.research.clone()),
+            research: self
+                .enricher
+                .has_research()
+                .then(|| labels.research.clone()),
             home,
             possibly_infected: home && scans(class),
         })
@@ -157,7 +160,11 @@ impl Attribution {
                 .map(|name| {
                     let sources = docs
                         .iter()
-                        .filter(|d| d.lists.as_ref().is_some_and(|l| l.iter().any(|x| x == name)))
+                        .filter(|d| {
+                            d.lists
+                                .as_ref()
+                                .is_some_and(|l| l.iter().any(|x| x == name))
+                        })
                         .count() as u64;
                     Share {
                         name: name.to_string(),
@@ -258,7 +265,10 @@ impl Attribution {
         }
         for catalog in &catalogs {
             for e in catalog.entries_for_port(knowledge, key) {
-                if out.iter().any(|r| r.cves.iter().any(|c| c.eq_ignore_ascii_case(&e.cve))) {
+                if out
+                    .iter()
+                    .any(|r| r.cves.iter().any(|c| c.eq_ignore_ascii_case(&e.cve)))
+                {
                     continue;
                 }
                 out.push(VulnDoc {
@@ -351,9 +361,10 @@ impl SourceDoc {
     }
 
     pub fn asn_cell(&self) -> String {
-        self.asn
-            .flatten()
-            .map_or_else(|| "-".into(), |a| as_label(a, self.as_org.clone().flatten().as_deref()))
+        self.asn.flatten().map_or_else(
+            || "-".into(),
+            |a| as_label(a, self.as_org.clone().flatten().as_deref()),
+        )
     }
 
     pub fn lists_cell(&self) -> String {
@@ -361,7 +372,11 @@ impl SourceDoc {
         if let Some(Some(org)) = &self.research {
             v.push(format!("research: {org}"));
         }
-        if v.is_empty() { "-".into() } else { v.join(", ") }
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(", ")
+        }
     }
 }
 
@@ -474,12 +489,20 @@ impl VulnDoc {
         let when = match self.days_before_onset {
             Some(d) => format!(
                 "{} {}, {d} days before onset",
-                if self.source == "kev" { "listed by CISA" } else { "disclosed" },
+                if self.source == "kev" {
+                    "listed by CISA"
+                } else {
+                    "disclosed"
+                },
                 self.date
             ),
             None => format!(
                 "{} {}",
-                if self.source == "kev" { "listed by CISA" } else { "disclosed" },
+                if self.source == "kev" {
+                    "listed by CISA"
+                } else {
+                    "disclosed"
+                },
                 self.date
             ),
         };
@@ -488,7 +511,11 @@ impl VulnDoc {
             self.id,
             self.name,
             self.product,
-            if self.known_exploited { " [known exploited]" } else { "" }
+            if self.known_exploited {
+                " [known exploited]"
+            } else {
+                ""
+            }
         )
     }
 }

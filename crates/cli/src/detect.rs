@@ -10,11 +10,11 @@ use portwatch_store::{AlertRecord, AlertsQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::args::{AlertsArgs, DetectArgs, Format};
+use crate::attrib::{Attribution, AttributionDoc};
+use crate::enrich_config::EnrichConfig;
 use crate::output::json::{self, Range};
 use crate::output::table::{Align, Table};
 use crate::output::{count, write_csv};
-use crate::attrib::{Attribution, AttributionDoc};
-use crate::enrich_config::EnrichConfig;
 use crate::publish::PublishConfig;
 
 /// The config file: `[detect]`, `[publish]` and `[enrich]`; `portwatch run`
@@ -331,7 +331,11 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                 s.push_str(&alerts_table(&alerts));
             }
             for (alert, at) in alerts.iter().zip(&attributions) {
-                s.push_str(&format!("\nAttribution of {} ({}):\n", alert.id, alert.key()));
+                s.push_str(&format!(
+                    "\nAttribution of {} ({}):\n",
+                    alert.id,
+                    alert.key()
+                ));
                 s.push_str(&at.text());
             }
             for r in &records {

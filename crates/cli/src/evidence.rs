@@ -66,7 +66,9 @@ pub async fn gather(
     let docs = attrib.port_sources(store, key, span).await?;
     let b = attrib.breakdown(&docs);
     let shares = |v: &[crate::attrib::Share]| -> Vec<Share> {
-        v.iter().map(|s| Share::new(s.name.clone(), s.sources)).collect()
+        v.iter()
+            .map(|s| Share::new(s.name.clone(), s.sources))
+            .collect()
     };
     Ok(Evidence {
         series: Some(series),

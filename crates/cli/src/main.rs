@@ -15,8 +15,8 @@
 mod advisory;
 mod analyze;
 mod args;
-mod chart;
 mod attrib;
+mod chart;
 mod detect;
 mod enrich_config;
 mod evidence;

@@ -584,7 +584,9 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
 /// Columns for labels appear only when something could fill them.
 fn sources_table(docs: &[SourceDoc]) -> String {
     let geo = docs.iter().any(|d| d.country.is_some() || d.asn.is_some());
-    let lists = docs.iter().any(|d| d.lists.is_some() || d.research.is_some());
+    let lists = docs
+        .iter()
+        .any(|d| d.lists.is_some() || d.research.is_some());
     let mut cols = vec![
         ("SOURCE", Align::Left),
         ("CLASS", Align::Left),
@@ -666,9 +668,33 @@ async fn source(a: SourceArgs) -> anyhow::Result<()> {
             let mut s = format!("{addr}\n");
             let mut line = |k: &str, v: String| s.push_str(&format!("  {k:<13}{v}\n"));
             line("class", doc.class.to_string());
-            let tools: Vec<String> = doc.tools.iter().map(|(t, n)| format!("{t} {}", count(*n))).collect();
-            line("tool", format!("{} (probes: {})", doc.tool, if tools.is_empty() { "-".into() } else { tools.join(", ") }));
-            line("packets", format!("{} (probes {}, backscatter {}, other {})", count(doc.packets), count(doc.probes), count(doc.backscatter), count(doc.other)));
+            let tools: Vec<String> = doc
+                .tools
+                .iter()
+                .map(|(t, n)| format!("{t} {}", count(*n)))
+                .collect();
+            line(
+                "tool",
+                format!(
+                    "{} (probes: {})",
+                    doc.tool,
+                    if tools.is_empty() {
+                        "-".into()
+                    } else {
+                        tools.join(", ")
+                    }
+                ),
+            );
+            line(
+                "packets",
+                format!(
+                    "{} (probes {}, backscatter {}, other {})",
+                    count(doc.packets),
+                    count(doc.probes),
+                    count(doc.backscatter),
+                    count(doc.other)
+                ),
+            );
             line("targets", count(doc.targets));
             let mut ports = doc.ports.join(" ");
             if doc.port_count > doc.ports.len() as u64 {

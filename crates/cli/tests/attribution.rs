@@ -131,14 +131,31 @@ fn scanners() -> Vec<Scanner> {
     v
 }
 
+/// A TCP SYN from `src` to `dst:dport` at `ts` with the given IP ID,
+/// sequence number, window and options.
+#[derive(Clone, Copy)]
+struct Syn {
+    ts: u32,
+    src: IpAddr,
+    dst: IpAddr,
+    dport: u16,
+    ip_id: u16,
+    seq: u32,
+    window: u16,
+    options: &'static [u8],
+}
+
 /// A classic pcap of Ethernet frames.
 struct Pcap(Vec<u8>);
 
 impl Pcap {
     fn new() -> Pcap {
         let mut b = Vec::new();
-        for v in [0xa1b2_c3d4u32.to_le_bytes().as_slice(), &2u16.to_le_bytes(), &4u16.to_le_bytes()]
-        {
+        for v in [
+            0xa1b2_c3d4u32.to_le_bytes().as_slice(),
+            &2u16.to_le_bytes(),
+            &4u16.to_le_bytes(),
+        ] {
             b.extend_from_slice(v);
         }
         b.extend_from_slice(&[0; 8]);
@@ -147,26 +164,23 @@ impl Pcap {
         Pcap(b)
     }
 
-    /// A TCP SYN from `src` to `dst:dport` at `ts` with the given IP ID,
-    /// sequence number, window and options.
-    #[allow(clippy::too_many_arguments)]
-    fn syn(
-        &mut self,
-        ts: u32,
-        src: IpAddr,
-        dst: IpAddr,
-        dport: u16,
-        ip_id: u16,
-        seq: u32,
-        window: u16,
-        options: &[u8],
-    ) {
+    fn syn(&mut self, syn: &Syn) {
+        let Syn {
+            ts,
+            src,
+            dst,
+            dport,
+            ip_id,
+            seq,
+            window,
+            options,
+        } = *syn;
         let mut tcp = Vec::new();
         tcp.extend_from_slice(&40_000u16.to_be_bytes());
         tcp.extend_from_slice(&dport.to_be_bytes());
         tcp.extend_from_slice(&seq.to_be_bytes());
         tcp.extend_from_slice(&0u32.to_be_bytes());
-        tcp.push(((20 + options.len()) / 4 << 4) as u8);
+        tcp.push((((20 + options.len()) / 4) << 4) as u8);
         tcp.push(0x02);
         tcp.extend_from_slice(&window.to_be_bytes());
         tcp.extend_from_slice(&[0, 0, 0, 0]);
@@ -204,8 +218,10 @@ impl Pcap {
         frame.extend_from_slice(&tcp);
         self.0.extend_from_slice(&ts.to_le_bytes());
         self.0.extend_from_slice(&0u32.to_le_bytes());
-        self.0.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.0.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.0
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.0
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.0.extend_from_slice(&frame);
     }
 }
@@ -228,12 +244,18 @@ fn target(i: u32, v6: bool) -> IpAddr {
 /// 26 hours of background on 23/tcp (one plain SYN a minute from 50
 /// sources), and the campaign on 5168/tcp in its first five minutes.
 fn capture(dir: &Path) -> PathBuf {
-    let mut p = Pcap::new();
-    let mut events: Vec<(u32, IpAddr, IpAddr, u16, u16, u32, u16, &[u8])> = Vec::new();
+    let mut events: Vec<Syn> = Vec::new();
     for m in 0..26 * 60u32 {
-        let src = IpAddr::V4(Ipv4Addr::new(198, 51, 100, (m % 50 + 1) as u8));
-        let dst = target(m % 200, false);
-        events.push((T0 + m * 60, src, dst, 23, 7 + (m % 900) as u16, 0x1000_0000 + m, 64_240, &LINUX_OPTIONS));
+        events.push(Syn {
+            ts: T0 + m * 60,
+            src: IpAddr::V4(Ipv4Addr::new(198, 51, 100, (m % 50 + 1) as u8)),
+            dst: target(m % 200, false),
+            dport: 23,
+            ip_id: 7 + (m % 900) as u16,
+            seq: 0x1000_0000 + m,
+            window: 64_240,
+            options: &LINUX_OPTIONS,
+        });
     }
     for (n, sc) in scanners().iter().enumerate() {
         let src: IpAddr = sc.addr.parse().unwrap();
@@ -243,25 +265,35 @@ fn capture(dir: &Path) -> PathBuf {
             } else {
                 (target(i, src.is_ipv6()), PORT)
             };
-            let ts = CAMPAIGN + (n as u32 * 7 + i * 13) % 240;
             let dst4 = match dst {
                 IpAddr::V4(a) => a.to_bits(),
                 IpAddr::V6(_) => 0,
             };
             let seq = 0x2000_0000 + (n as u32) * 100 + i;
-            let (ip_id, seq, window, opts): (u16, u32, u16, &[u8]) = match sc.marks {
+            // Each tool's marks, as `portwatch_scanners::Tool` documents them.
+            let (ip_id, seq, window, options): (u16, u32, u16, &'static [u8]) = match sc.marks {
                 Marks::ZMap => (54_321, seq, 65_535, &[]),
                 Marks::Masscan => ((dst4 ^ u32::from(dport) ^ seq) as u16, seq, 1024, &[]),
                 Marks::Mirai => (3 + i as u16, dst4, 14_600, &LINUX_OPTIONS),
                 Marks::Nmap => (0, seq, 1024, &NMAP_OPTIONS),
                 Marks::Plain => (300 + i as u16, seq, 64_240, &LINUX_OPTIONS),
             };
-            events.push((ts, src, dst, dport, ip_id, seq, window, opts));
+            events.push(Syn {
+                ts: CAMPAIGN + (n as u32 * 7 + i * 13) % 240,
+                src,
+                dst,
+                dport,
+                ip_id,
+                seq,
+                window,
+                options,
+            });
         }
     }
-    events.sort_by_key(|e| e.0);
-    for (ts, src, dst, dport, ip_id, seq, window, opts) in events {
-        p.syn(ts, src, dst, dport, ip_id, seq, window, opts);
+    events.sort_by_key(|e| e.ts);
+    let mut p = Pcap::new();
+    for e in &events {
+        p.syn(e);
     }
     let path = dir.join("campaign.pcap");
     std::fs::write(&path, p.0).unwrap();
@@ -334,7 +366,15 @@ fn attribution_through_the_binary() {
     let db = dir.path().join("pw.db");
 
     let (code, doc) = run_json(&[
-        "analyze", s_(&pcap), "--db", s_(&db), "--config", s_(&cfg), "--format", "json", "--no-progress",
+        "analyze",
+        s_(&pcap),
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--format",
+        "json",
+        "--no-progress",
     ]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["excluded_research"], 0);
@@ -342,8 +382,18 @@ fn attribution_through_the_binary() {
 
     // Every scanner: class, tool and labels.
     let (code, doc) = run_json(&[
-        "report", "sources", "--db", s_(&db), "--config", s_(&cfg), "--port", "5168/tcp",
-        "--limit", "100", "--format", "json",
+        "report",
+        "sources",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--port",
+        "5168/tcp",
+        "--limit",
+        "100",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0);
     let rows = doc["sources"].as_array().unwrap();
@@ -353,17 +403,31 @@ fn attribution_through_the_binary() {
             .iter()
             .find(|r| r["addr"] == sc.addr)
             .unwrap_or_else(|| panic!("{} missing", sc.addr));
-        let want_class = if sc.vertical { "vertical" } else { "horizontal" };
+        let want_class = if sc.vertical {
+            "vertical"
+        } else {
+            "horizontal"
+        };
         assert_eq!(row["class"], want_class, "{}", sc.addr);
         assert_eq!(row["tool"], expected_tool(sc.marks), "{}", sc.addr);
         let probes = if sc.vertical { 12 } else { 10 };
         assert_eq!(row["probes"], probes, "{}", sc.addr);
         assert_eq!(row["tools"][expected_tool(sc.marks)], probes, "{}", sc.addr);
-        assert_eq!(row["targets"], if sc.vertical { 1 } else { 10 }, "{}", sc.addr);
+        assert_eq!(
+            row["targets"],
+            if sc.vertical { 1 } else { 10 },
+            "{}",
+            sc.addr
+        );
         assert_eq!(row["packets"], probes);
         assert_eq!(row["country"], json!(sc.country), "{}", sc.addr);
         assert_eq!(row["asn"], json!(sc.asn.map(|a| a.0)), "{}", sc.addr);
-        assert_eq!(row["as_org"], json!(sc.asn.and_then(|a| a.1)), "{}", sc.addr);
+        assert_eq!(
+            row["as_org"],
+            json!(sc.asn.and_then(|a| a.1)),
+            "{}",
+            sc.addr
+        );
         let lists: Vec<&str> = if sc.listed { vec!["blocklist"] } else { vec![] };
         assert_eq!(row["lists"], json!(lists), "{}", sc.addr);
         assert_eq!(
@@ -377,20 +441,47 @@ fn attribution_through_the_binary() {
     }
     // Background sources probed only 23/tcp with client SYNs.
     let (_, doc) = run_json(&[
-        "report", "sources", "--db", s_(&db), "--port", "23/tcp", "--limit", "100", "--format", "json",
+        "report",
+        "sources",
+        "--db",
+        s_(&db),
+        "--port",
+        "23/tcp",
+        "--limit",
+        "100",
+        "--format",
+        "json",
     ]);
     let bg = doc["sources"].as_array().unwrap();
     assert_eq!(bg.len(), 50);
-    assert!(bg.iter().all(|r| r["tool"] == "unknown" && r.get("country").is_none()));
+    assert!(
+        bg.iter()
+            .all(|r| r["tool"] == "unknown" && r.get("country").is_none())
+    );
 
     // One source, in full.
     let (code, doc) = run_json(&[
-        "report", "source", "1.128.0.2", "--db", s_(&db), "--config", s_(&cfg), "--format", "json",
+        "report",
+        "source",
+        "1.128.0.2",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0);
     let src = &doc["source"];
     assert_eq!(
-        (&src["class"], &src["tool"], &src["asn"], &src["as_org"], &src["lists"], &src["ports"]),
+        (
+            &src["class"],
+            &src["tool"],
+            &src["asn"],
+            &src["as_org"],
+            &src["lists"],
+            &src["ports"]
+        ),
         (
             &json!("horizontal"),
             &json!("mirai"),
@@ -400,7 +491,15 @@ fn attribution_through_the_binary() {
             &json!(["5168/tcp"])
         )
     );
-    let (code, out, _) = run(&["report", "source", "198.18.0.5", "--db", s_(&db), "--config", s_(&cfg)]);
+    let (code, out, _) = run(&[
+        "report",
+        "source",
+        "198.18.0.5",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("possibly infected"), "{out}");
     let (code, _, err) = run(&["report", "source", "192.0.2.99", "--db", s_(&db)]);
@@ -423,30 +522,65 @@ fn attribution_through_the_binary() {
         "possibly_infected": ["198.18.0.5"],
     });
     let (code, doc) = run_json(&[
-        "report", "port", "5168/tcp", "--db", s_(&db), "--config", s_(&cfg), "--format", "json",
+        "report",
+        "port",
+        "5168/tcp",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0);
     let at = &doc["attribution"];
     assert_eq!(at["sources"], want_sources);
     assert_eq!(at["knowledge"]["service"], "scte30");
-    assert!(at["knowledge"]["notes"].as_str().unwrap().contains("ServerProtect"));
+    assert!(
+        at["knowledge"]["notes"]
+            .as_str()
+            .unwrap()
+            .contains("ServerProtect")
+    );
     let ids: Vec<&str> = at["vulnerabilities"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"CVE-2007-4218") && ids.contains(&"CVE-2007-1070"), "{ids:?}");
-    let (_, table, _) = run(&["report", "port", "5168/tcp", "--db", s_(&db), "--config", s_(&cfg)]);
+    assert!(
+        ids.contains(&"CVE-2007-4218") && ids.contains(&"CVE-2007-1070"),
+        "{ids:?}"
+    );
+    let (_, table, _) = run(&[
+        "report",
+        "port",
+        "5168/tcp",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+    ]);
     assert!(table.contains("by tool: zmap 10 (50%)"), "{table}");
 
     // The alert carries the same attribution, and its vulnerabilities are
     // dated against the onset (2026-01-06T01:00Z; CVE-2007-4218 was
     // disclosed in August 2007, read as 2007-08-01: 6,733 days).
-    let (code, doc) = run_json(&["alerts", "--db", s_(&db), "--config", s_(&cfg), "--format", "json"]);
+    let (code, doc) = run_json(&[
+        "alerts",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let alerts = doc["alerts"].as_array().unwrap();
-    let alert = alerts.iter().find(|a| a["port"] == 5168).expect("an alert on 5168/tcp");
+    let alert = alerts
+        .iter()
+        .find(|a| a["port"] == 5168)
+        .expect("an alert on 5168/tcp");
     assert_eq!(alert["schema"], "portwatch.alert/1");
     assert_eq!(alert["attribution"]["sources"], want_sources);
     let v = alert["attribution"]["vulnerabilities"]
@@ -460,23 +594,43 @@ fn attribution_through_the_binary() {
 
     // The advisory's situation shows the same countries, tools and lists.
     let id = alert["id"].as_str().unwrap();
-    let (code, adv) = run_json(&["advisory", id, "--db", s_(&db), "--config", s_(&cfg), "--format", "json"]);
+    let (code, adv) = run_json(&[
+        "advisory",
+        id,
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&cfg),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let sit = &adv["situation"];
     let pairs = |v: &Value| -> Vec<(String, u64)> {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["name"].as_str().unwrap().to_string(), s["sources"].as_u64().unwrap()))
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["sources"].as_u64().unwrap(),
+                )
+            })
             .collect()
     };
     let strip = |v: &Value| -> Vec<(String, u64)> {
-        pairs(v).into_iter().filter(|(n, _)| n != "unknown").collect()
+        pairs(v)
+            .into_iter()
+            .filter(|(n, _)| n != "unknown")
+            .collect()
     };
     assert_eq!(pairs(&sit["countries"]), pairs(&want_sources["countries"]));
     assert_eq!(pairs(&sit["asns"]), pairs(&want_sources["asns"]));
     assert_eq!(pairs(&sit["tools"]), strip(&want_sources["tools"]));
-    assert_eq!(sit["reputation"], json!({"listed": 4, "checked": 20, "lists": ["blocklist"]}));
+    assert_eq!(
+        sit["reputation"],
+        json!({"listed": 4, "checked": 20, "lists": ["blocklist"]})
+    );
     let (_, md, _) = run(&["advisory", id, "--db", s_(&db), "--config", s_(&cfg)]);
     assert!(md.contains("Bredband2 AB") && md.contains("mirai"), "{md}");
 
@@ -485,26 +639,76 @@ fn attribution_through_the_binary() {
     let xcfg = config(dir.path(), &maxmind, "GeoLite2-Country-Test.mmdb", true);
     let xdb = dir.path().join("x.db");
     let (code, doc) = run_json(&[
-        "analyze", s_(&pcap), "--db", s_(&xdb), "--config", s_(&xcfg), "--format", "json", "--no-progress",
+        "analyze",
+        s_(&pcap),
+        "--db",
+        s_(&xdb),
+        "--config",
+        s_(&xcfg),
+        "--format",
+        "json",
+        "--no-progress",
     ]);
     assert_eq!(code, 0);
     assert_eq!(doc["excluded_research"], 80);
     assert_eq!(doc["inputs"][0]["excluded_research"], 80);
-    assert!(doc["alerts"].as_array().unwrap().iter().all(|a| a["port"] != 5168), "{}", doc["alerts"]);
+    assert!(
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["port"] != 5168),
+        "{}",
+        doc["alerts"]
+    );
     let (_, doc) = run_json(&[
-        "report", "sources", "--db", s_(&xdb), "--port", "5168/tcp", "--limit", "100", "--format", "json",
+        "report",
+        "sources",
+        "--db",
+        s_(&xdb),
+        "--port",
+        "5168/tcp",
+        "--limit",
+        "100",
+        "--format",
+        "json",
     ]);
     assert_eq!(doc["sources"].as_array().unwrap().len(), 12);
-    let (_, table, _) = run(&["analyze", s_(&pcap), "--no-store", "--config", s_(&xcfg), "--no-progress"]);
-    assert!(table.contains("Excluded: 80 packets from known research scanners"), "{table}");
+    let (_, table, _) = run(&[
+        "analyze",
+        s_(&pcap),
+        "--no-store",
+        "--config",
+        s_(&xcfg),
+        "--no-progress",
+    ]);
+    assert!(
+        table.contains("Excluded: 80 packets from known research scanners"),
+        "{table}"
+    );
 
     // A corrupt database is named: the IPv6 scanner's record is the broken one.
-    let bad = config(dir.path(), &maxmind, "GeoIP2-City-Test-Broken-Double-Format.mmdb", false);
+    let bad = config(
+        dir.path(),
+        &maxmind,
+        "GeoIP2-City-Test-Broken-Double-Format.mmdb",
+        false,
+    );
     let (code, _, err) = run(&[
-        "report", "sources", "--db", s_(&db), "--config", s_(&bad), "--limit", "100",
+        "report",
+        "sources",
+        "--db",
+        s_(&db),
+        "--config",
+        s_(&bad),
+        "--limit",
+        "100",
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("GeoIP2-City-Test-Broken-Double-Format.mmdb"), "{err}");
+    assert!(
+        err.contains("GeoIP2-City-Test-Broken-Double-Format.mmdb"),
+        "{err}"
+    );
     assert!(err.contains("broken MaxMind database"), "{err}");
     // And a missing one, before anything is read.
     let missing = config(dir.path(), &maxmind, "No-Such-Country.mmdb", false);

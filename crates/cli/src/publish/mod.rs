@@ -170,7 +170,8 @@ pub async fn run(
         out.sinks.push(tally);
     }
     if let Some(dir) = &cfg.advisory_dir {
-        let (files, tally) = write_advisories(store, cfg, detect, attrib, dir, alerts, &done).await?;
+        let (files, tally) =
+            write_advisories(store, cfg, detect, attrib, dir, alerts, &done).await?;
         out.files = files;
         out.sinks.push(tally);
     }
