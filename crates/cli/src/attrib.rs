@@ -602,3 +602,152 @@ pub async fn attribute(
         vulnerabilities: attrib.vulnerabilities(port, onset),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portwatch_aggregate::ToolCounts;
+    use portwatch_scanners::Tool;
+    use portwatch_sketch::PortSet;
+
+    fn none() -> Attribution {
+        Attribution::new(&EnrichConfig::default()).expect("nothing to load")
+    }
+
+    fn totals(addr: &str, probes: u64, ports: u64, targets: u64, tool: Tool) -> SourceTotals {
+        let mut tools = ToolCounts::default();
+        tools.add(tool, probes);
+        SourceTotals {
+            addr: addr.parse().expect("address"),
+            first_seen: Timestamp::from_secs(0),
+            last_seen: Timestamp::from_secs(60),
+            probes,
+            backscatter: 0,
+            other: 0,
+            bytes: 40 * probes,
+            ports: PortSet::new(),
+            port_count: ports,
+            targets,
+            tools,
+        }
+    }
+
+    #[test]
+    fn vulnerabilities_of_serverprotect_and_smb() {
+        let a = none();
+        let at = |s: &str| Timestamp::parse_rfc3339(s).expect("time");
+        let sp = a.vulnerabilities(
+            "5168/tcp".parse().expect("port"),
+            Some(at("2007-08-24T00:00:00Z")),
+        );
+        let ids: Vec<&str> = sp.iter().map(|v| v.id.as_str()).collect();
+        assert!(
+            ids.contains(&"CVE-2007-4218") && ids.contains(&"CVE-2007-1070"),
+            "{ids:?}"
+        );
+        let v = sp.iter().find(|v| v.id == "CVE-2007-4218").expect("listed");
+        // Disclosed in August 2007 (read as the 1st): 23 days before.
+        assert_eq!((v.days_before_onset, v.recent), (Some(23), true));
+        // SMB: the curated history (MS17-010 among it) and KEV entries of
+        // Windows SMB, none dated after the onset.
+        let onset = at("2022-06-01T00:00:00Z");
+        let smb = a.vulnerabilities("445/tcp".parse().expect("port"), Some(onset));
+        assert!(
+            smb.iter()
+                .any(|v| v.cves.iter().any(|c| c == "CVE-2017-0144")),
+            "{smb:?}"
+        );
+        // The KEV entries of Windows SMB are the curated ones (deduped by
+        // CVE, the curated disclosure date kept), marked as exploited.
+        let ms17 = smb
+            .iter()
+            .find(|v| v.id == "MS17-010")
+            .expect("EternalBlue");
+        assert_eq!((ms17.source, ms17.known_exploited), ("curated", true));
+        assert_eq!(ms17.date, "2017-03-14");
+        assert!(smb.iter().any(|v| v.id == "MS05-027" && !v.known_exploited));
+        assert!(
+            smb.iter()
+                .all(|v| v.days_before_onset.is_some_and(|d| d >= 0))
+        );
+        // Without an onset nothing is dated and nothing dropped.
+        let all = a.vulnerabilities("445/tcp".parse().expect("port"), None);
+        assert!(all.len() >= smb.len() && all.iter().all(|v| v.days_before_onset.is_none()));
+        assert!(
+            a.vulnerabilities("4/tcp".parse().expect("port"), None)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn breakdown_counts_each_source_once() {
+        let a = none();
+        let docs = a
+            .sources(&[
+                totals("192.0.2.1", 300, 1, 300, Tool::ZMap),
+                totals("192.0.2.2", 20, 1, 20, Tool::ZMap),
+                totals("192.0.2.3", 40, 20, 2, Tool::Unknown),
+                totals("192.0.2.4", 3, 1, 3, Tool::Masscan),
+            ])
+            .expect("no lookups");
+        let classes: Vec<&str> = docs.iter().map(|d| d.class).collect();
+        assert_eq!(
+            classes,
+            ["horizontal", "horizontal", "vertical", "too_little"]
+        );
+        let b = a.breakdown(&docs);
+        let names = |v: &[Share]| -> Vec<(String, u64, f64)> {
+            v.iter()
+                .map(|s| (s.name.clone(), s.sources, s.share))
+                .collect()
+        };
+        assert_eq!(
+            names(&b.tools),
+            [
+                ("zmap".into(), 2, 0.5),
+                ("masscan".into(), 1, 0.25),
+                ("unknown".into(), 1, 0.25)
+            ]
+        );
+        assert_eq!(
+            names(&b.classes),
+            [
+                ("horizontal".into(), 2, 0.5),
+                ("too_little".into(), 1, 0.25),
+                ("vertical".into(), 1, 0.25)
+            ]
+        );
+        // Nothing configured: no label parts at all.
+        assert!(b.countries.is_none() && b.lists.is_none() && b.research.is_none());
+        assert!(b.possibly_infected.is_none());
+        assert!(
+            docs.iter()
+                .all(|d| d.country.is_none() && d.lists.is_none())
+        );
+        assert_eq!(share(1, 3), 0.3333);
+        assert_eq!(share(0, 0), 0.0);
+    }
+
+    #[test]
+    fn home_hosts_that_scan_are_possibly_infected() {
+        let a = Attribution::new(&EnrichConfig {
+            home_networks: vec!["192.0.2.0/25".into()],
+            ..EnrichConfig::default()
+        })
+        .expect("config");
+        let docs = a
+            .sources(&[
+                totals("192.0.2.1", 300, 1, 300, Tool::Mirai),
+                totals("192.0.2.2", 2, 1, 2, Tool::Unknown),
+                totals("192.0.2.200", 300, 1, 300, Tool::Mirai),
+            ])
+            .expect("no lookups");
+        let flags: Vec<(bool, bool)> = docs.iter().map(|d| (d.home, d.possibly_infected)).collect();
+        assert_eq!(flags, [(true, true), (true, false), (false, false)]);
+        assert_eq!(
+            a.breakdown(&docs).possibly_infected,
+            Some(vec!["192.0.2.1".to_string()])
+        );
+        assert!(a.exclude_filter().is_none());
+    }
+}
