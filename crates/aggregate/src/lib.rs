@@ -5,7 +5,8 @@
 //!   distinct sources, distinct targets, top sources, first and last seen —
 //!   for scan probes and, separately, for backscatter (rule 8);
 //! * a [`SourceStats`] per (source address, UTC day): first/last seen,
-//!   packets, ports touched, distinct targets;
+//!   packets, ports touched, distinct targets, and probes per scanning tool
+//!   ([`ToolCounts`], from the fingerprints of `portwatch_scanners`);
 //! * [`ClassCounts`]: every record counted by class, other-kind and drop
 //!   reason (rule 4: nothing lost silently).
 //!
@@ -28,12 +29,14 @@ mod observation;
 mod sort;
 mod source;
 mod sources;
+mod tools;
 
 pub use aggregator::{Aggregator, Batch, BatchId};
 pub use bucket::{PortBucket, PortTotals, SeriesClass, SeriesKey, rollup};
 pub use counts::ClassCounts;
 pub use observation::{Observation, Shard};
 pub use source::{SourceKey, SourceStats};
+pub use tools::ToolCounts;
 
 /// How many heavy hitters each bucket keeps (exact while a bucket has at most
 /// this many distinct sources).

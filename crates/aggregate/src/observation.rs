@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use portwatch_core::{Class, Event, PortKey, Timestamp};
+use portwatch_scanners::{Tool, tool_of};
 use portwatch_sketch::hash_ip;
 
 use crate::bucket::SeriesKey;
@@ -26,6 +27,9 @@ pub struct Observation {
     pub key: Option<PortKey>,
     /// Length of the IP packet on the wire.
     pub ip_len: u32,
+    /// The scanner's fingerprint ([`tool_of`]); computed here, once, because
+    /// it needs the headers that an observation no longer carries.
+    pub tool: Tool,
 }
 
 impl Observation {
@@ -39,6 +43,7 @@ impl Observation {
             class: ev.class,
             key: ev.key,
             ip_len: ev.ip_len,
+            tool: tool_of(ev),
         }
     }
 }
@@ -167,6 +172,7 @@ mod tests {
                 class: Class::Probe,
                 key: Some(key.port),
                 ip_len: 40,
+                tool: Tool::Unknown,
             };
             assert_eq!((0..3).filter(|&i| shards[i].owns_source(&o)).count(), 1);
             // The parts a reader hands `o` to are exactly those that keep

@@ -3,11 +3,13 @@
 use std::net::IpAddr;
 
 use portwatch_core::{Class, Event, PortKey, Timestamp};
+use portwatch_scanners::Tool;
 use portwatch_sketch::{DistinctCounter, PortSet};
 
 use crate::observation::Observation;
+use crate::tools::ToolCounts;
 
-/// What a source-day needs of an event (32 bytes).
+/// What a source-day needs of an event (32 bytes, the tool included).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
     pub(crate) ts: Timestamp,
@@ -15,6 +17,7 @@ pub(crate) struct Hit {
     pub(crate) ip_len: u32,
     pub(crate) key: Option<PortKey>,
     pub(crate) class: Class,
+    pub(crate) tool: Tool,
 }
 
 impl Hit {
@@ -26,6 +29,7 @@ impl Hit {
             ip_len: o.ip_len,
             key: o.key,
             class: o.class,
+            tool: o.tool,
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct SourceStats {
     pub ports: PortSet,
     /// Distinct destination addresses probed.
     pub targets: DistinctCounter,
+    /// Scan probes by the tool their headers point to.
+    pub tools: ToolCounts,
 }
 
 impl Default for SourceStats {
@@ -69,6 +75,7 @@ impl Default for SourceStats {
             bytes: 0,
             ports: PortSet::new(),
             targets: DistinctCounter::new(),
+            tools: ToolCounts::default(),
         }
     }
 }
@@ -100,6 +107,7 @@ impl SourceStats {
                     self.ports.insert(key);
                 }
                 self.targets.insert_hash(o.dst_hash);
+                self.tools.add(o.tool, 1);
             }
             Class::Backscatter => self.backscatter += 1,
             Class::Other(_) => self.other += 1,
@@ -115,5 +123,18 @@ impl SourceStats {
         self.bytes += other.bytes;
         self.ports.merge(&other.ports);
         self.targets.merge(&other.targets);
+        self.tools.merge(&other.tools);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_stay_small() {
+        // The grouping buffers hold one per event; the tool fits in padding.
+        assert_eq!(std::mem::size_of::<Hit>(), 32);
+        assert_eq!(std::mem::size_of::<Observation>(), 56);
     }
 }

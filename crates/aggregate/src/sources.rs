@@ -379,6 +379,7 @@ impl Grouper {
                 ip_len: 0,
                 key: None,
                 class: portwatch_core::Class::Probe,
+                tool: portwatch_scanners::Tool::Unknown,
             },
         );
         for (&(i, _), &group) in members.iter().zip(&self.group_of).rev() {
@@ -447,6 +448,7 @@ mod tests {
             class: Class::Probe,
             key: None,
             ip_len: 40,
+            tool: portwatch_scanners::Tool::ALL[i as usize % 6],
         }
     }
 

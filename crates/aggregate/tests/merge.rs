@@ -4,11 +4,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use portwatch_aggregate::{Aggregator, BatchId, Observation, PortBucket, SeriesKey, Shard, rollup};
+use portwatch_aggregate::{
+    Aggregator, BatchId, Observation, PortBucket, SeriesKey, Shard, ToolCounts, rollup,
+};
 use portwatch_core::{
-    BucketWidth, DropReason, Event, Fingerprint, Proto, Timestamp, TransportInfo, classify,
+    BucketWidth, Class, DropReason, Event, Fingerprint, Proto, Timestamp, TransportInfo, classify,
     tcp_flags,
 };
+use portwatch_scanners::Tool;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -21,6 +24,8 @@ struct Spec {
     dport: u16,
     flags: u8,
     dropped: bool,
+    /// Which tool's header marks the probe carries (0: none).
+    tool: u8,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -38,9 +43,10 @@ fn spec() -> impl Strategy<Value = Spec> {
             tcp_flags::ACK,
         ]),
         prop::bool::weighted(0.05),
+        0u8..4,
     )
         .prop_map(
-            |(ts_secs, src, dst, v6, proto, dport, flags, dropped)| Spec {
+            |(ts_secs, src, dst, v6, proto, dport, flags, dropped, tool)| Spec {
                 ts_secs,
                 src,
                 dst,
@@ -49,6 +55,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 dport,
                 flags,
                 dropped,
+                tool,
             },
         )
 }
@@ -96,18 +103,41 @@ fn event(s: &Spec) -> Option<Event<'static>> {
         non_first_fragment: false,
     };
     let c = classify(&info);
+    let dst = addr(s.dst, s.v6, 0xc612_0000);
+    // The header marks of ZMap (IP ID 54321, window 65535), Mirai (sequence
+    // number = target) and Nmap (window 1024, lone MSS option), so that
+    // source-days carry several tools.
+    let mut fp = Fingerprint {
+        tcp_flags: info.tcp_flags,
+        tcp_window: 29_200,
+        ..Fingerprint::default()
+    };
+    let mut tcp_options: &'static [u8] = &[];
+    match s.tool {
+        1 => (fp.ip_id, fp.tcp_window) = (54_321, 65_535),
+        2 => {
+            if let IpAddr::V4(a) = dst {
+                fp.tcp_seq = a.to_bits();
+            }
+        }
+        3 => {
+            fp.tcp_window = 1024;
+            tcp_options = &[0x02, 0x04, 0x05, 0xb4];
+        }
+        _ => {}
+    }
     let ev = Event {
         ts: Timestamp::from_secs(1_700_000_000 + s.ts_secs),
         src: addr(s.src, s.v6, 0x0a00_0000),
-        dst: addr(s.dst, s.v6, 0xc612_0000),
+        dst,
         proto: Some(proto),
         sport: info.sport,
         dport,
         class: c.class,
         key: c.key,
         ip_len: 40,
-        fp: Fingerprint::default(),
-        tcp_options: &[],
+        fp,
+        tcp_options,
         payload: &[],
     };
     Some(ev)
@@ -131,6 +161,65 @@ fn whole(specs: &[Spec]) -> Aggregator {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn tool_counts_merge_in_any_grouping(
+        a in prop::collection::vec((0usize..6, 0u64..1_000), 0..8),
+        b in prop::collection::vec((0usize..6, 0u64..1_000), 0..8),
+        c in prop::collection::vec((0usize..6, 0u64..1_000), 0..8),
+    ) {
+        let counts = |v: &[(usize, u64)]| {
+            let mut t = ToolCounts::default();
+            for &(i, n) in v {
+                t.add(Tool::ALL[i], n);
+            }
+            t
+        };
+        let (a, b, c) = (counts(&a), counts(&b), counts(&c));
+        let mut left = a;
+        left.merge(&b);
+        left.merge(&c);
+        let mut bc = b;
+        bc.merge(&c);
+        let mut right = a;
+        right.merge(&bc);
+        prop_assert_eq!(left, right);
+        let mut ba = b;
+        ba.merge(&a);
+        let mut ab = a;
+        ab.merge(&b);
+        prop_assert_eq!(ab, ba);
+        prop_assert_eq!(left.total(), a.total() + b.total() + c.total());
+    }
+
+    #[test]
+    fn every_probe_is_counted_under_one_tool(specs in prop::collection::vec(spec(), 0..600)) {
+        let agg = whole(&specs);
+        let mut marked = 0u64;
+        for (_, s) in agg.sources() {
+            prop_assert_eq!(s.tools.total(), s.probes);
+            marked += s.tools.total() - s.tools.get(Tool::Unknown);
+        }
+        // Independent oracle: the probes whose spec carried a tool's marks
+        // where the rules can see them: ZMap's on any IPv4 probe (TCP ones
+        // carry its window too), Mirai's on IPv4 TCP SYNs, Nmap's on TCP
+        // SYNs of either family.
+        let want = specs
+            .iter()
+            .filter_map(|s| event(s).map(|ev| (s, ev)))
+            .filter(|(_, ev)| ev.class == Class::Probe)
+            .filter(|(s, ev)| {
+                let syn = ev.proto == Some(Proto::Tcp);
+                match s.tool {
+                    1 => !s.v6,
+                    2 => !s.v6 && syn,
+                    3 => syn,
+                    _ => false,
+                }
+            })
+            .count() as u64;
+        prop_assert_eq!(marked, want);
+    }
 
     #[test]
     fn merge_of_any_split_equals_whole(

@@ -26,6 +26,7 @@ pub fn run(a: AdvisoryArgs) -> anyhow::Result<Exit> {
     // Settings first: a bad config file is reported before the store is read.
     let detect = crate::detect::config(&a.detect)?;
     let publish = crate::detect::publish_config(&a.detect)?;
+    let attrib = crate::attrib::Attribution::from_config(a.detect.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -47,7 +48,7 @@ pub fn run(a: AdvisoryArgs) -> anyhow::Result<Exit> {
             );
         };
         let alert = crate::detect::parse_alert(record)?;
-        let evidence = crate::evidence::gather(store.as_ref(), &detect, &alert).await?;
+        let evidence = crate::evidence::gather(store.as_ref(), &detect, &attrib, &alert).await?;
         Ok::<_, anyhow::Error>((alert, evidence))
     })?;
     let opts = AdvisoryOptions {

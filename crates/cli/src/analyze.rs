@@ -16,6 +16,9 @@ use crate::output::{bytes, count, top_source, write_csv};
 use crate::progress::Bar;
 
 pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
+    // `[enrich]` files are opened before any input is read: a missing
+    // research list must not surface after an hour of reading.
+    let attrib = crate::attrib::Attribution::from_config(a.detect.config.as_deref())?;
     let opts = AnalyzeOptions {
         inputs: a.inputs.clone(),
         year: a.year,
@@ -31,6 +34,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
             .unwrap_or_else(|| AnalyzeOptions::default().workers)
             .max(1),
         progress: Bar::for_terminal(!a.no_progress),
+        exclude: attrib.exclude_filter(),
     };
     // Settings are checked before any input is read.
     let detect_cfg = if a.no_detect || a.no_store {
@@ -60,7 +64,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         };
         let published = match (store.as_deref(), &detect_cfg, &publish_cfg, &detection) {
             (Some(store), Some(dcfg), Some(pcfg), Some(d)) => {
-                Some(crate::publish::run(store, pcfg, dcfg, &d.alerts).await?)
+                Some(crate::publish::run(store, pcfg, dcfg, &attrib, &d.alerts).await?)
             }
             _ => None,
         };
@@ -200,6 +204,7 @@ fn analyze_doc(
         publish_sinks: published.map(|p| p.sinks.clone()).unwrap_or_default(),
         version: json::VERSION,
         summary: json::Summary::from(&r.counts),
+        excluded_research: r.excluded,
         inputs: r.inputs.iter().map(json::Input::from).collect(),
         ports: r.ports.iter().map(json::Port::from).collect(),
         backscatter: r.backscatter.iter().map(json::Port::from).collect(),
@@ -329,6 +334,12 @@ fn render_table(r: &AnalyzeReport, top: usize, db: Option<&str>) -> String {
     ));
     if let (Some(a), Some(b)) = (c.first_seen, c.last_seen) {
         s.push_str(&format!("Time span: {a} to {b}\n"));
+    }
+    if r.excluded > 0 {
+        s.push_str(&format!(
+            "Excluded: {} packets from known research scanners (not counted, not in detection)\n",
+            count(r.excluded)
+        ));
     }
     if !c.other.is_empty() {
         let parts: Vec<String> = c

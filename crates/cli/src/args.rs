@@ -137,6 +137,16 @@ pub struct AlertsArgs {
     /// Only the alert with this id (json: its full document).
     #[arg(long)]
     pub id: Option<String>,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+}
+
+/// Where attribution's databases and lists are configured.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EnrichArgs {
+    /// Config file (TOML) whose `[enrich]` table names GeoIP/ASN databases, address lists and research scanners; see docs/portwatch.example.toml.
+    #[arg(long, env = "PORTWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,8 +187,10 @@ pub enum ReportCommand {
     Top(TopArgs),
     /// One port's series (e.g. 5168/tcp), bucket by bucket.
     Port(PortArgs),
-    /// The most active sources.
+    /// The most active sources, classified (scan shape, tool) and labelled (country, AS, lists).
     Sources(SourcesArgs),
+    /// Everything about one source: class, tools, ports, targets, country, AS, lists.
+    Source(SourceArgs),
     /// What the store holds: inputs, record counts by class, time span.
     Summary(CommonReportArgs),
 }
@@ -298,6 +310,20 @@ pub struct SourcesArgs {
     pub limit: usize,
     #[arg(long, value_enum, default_value = "probes")]
     pub order: SourceOrderArg,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The source address (IPv4 or IPv6).
+    pub addr: String,
+    #[command(flatten)]
+    pub common: CommonReportArgs,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
 }
 
 #[derive(Debug, Args)]

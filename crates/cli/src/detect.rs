@@ -10,13 +10,15 @@ use portwatch_store::{AlertRecord, AlertsQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::args::{AlertsArgs, DetectArgs, Format};
+use crate::attrib::{Attribution, AttributionDoc};
+use crate::enrich_config::EnrichConfig;
 use crate::output::json::{self, Range};
 use crate::output::table::{Align, Table};
 use crate::output::{count, write_csv};
 use crate::publish::PublishConfig;
 
-/// The config file: `[detect]` and `[publish]`; `portwatch run` adds its
-/// sections here. Unknown keys are refused by name.
+/// The config file: `[detect]`, `[publish]` and `[enrich]`; `portwatch run`
+/// adds its sections here. Unknown keys are refused by name.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -24,6 +26,17 @@ struct ConfigFile {
     detect: DetectConfig,
     #[serde(default)]
     publish: PublishConfig,
+    #[serde(default)]
+    enrich: EnrichConfig,
+}
+
+/// The attribution config: nothing configured, or the file's `[enrich]`;
+/// validated (files are opened by [`EnrichConfig::load`]).
+pub fn enrich_config(config: Option<&Path>) -> anyhow::Result<EnrichConfig> {
+    match config {
+        Some(path) => Ok(read_file(path)?.enrich),
+        None => Ok(EnrichConfig::default()),
+    }
 }
 
 /// The publishing config: defaults (nothing), or the file's `[publish]`;
@@ -85,6 +98,9 @@ fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
     file.publish
         .validate()
         .map_err(|e| anyhow!("config {}: [publish] {e:#}", path.display()))?;
+    file.enrich
+        .validate()
+        .map_err(|e| anyhow!("config {}: [enrich] {e:#}", path.display()))?;
     Ok(file)
 }
 
@@ -162,8 +178,39 @@ struct AlertsDoc<'a> {
     version: u32,
     range: Range,
     open_only: bool,
-    /// `portwatch.alert/1` documents (see docs/json.md).
-    alerts: &'a [Alert],
+    /// `portwatch.alert/1` documents (see docs/json.md), each with its
+    /// `attribution`.
+    alerts: Vec<AttributedAlert<'a>>,
+}
+
+/// An alert document with the attribution of its sources beside its own
+/// fields.
+#[derive(Debug, Serialize)]
+struct AttributedAlert<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    attribution: &'a AttributionDoc,
+}
+
+/// Attribution of an alert: the sources that probed its port on the days
+/// its span overlaps, vulnerabilities dated against its onset.
+pub async fn attribute_alert(
+    attrib: &Attribution,
+    store: &dyn portwatch_store::Store,
+    alert: &Alert,
+) -> anyhow::Result<AttributionDoc> {
+    let span = portwatch_store::TimeRange::new(
+        Timestamp::from_secs(alert.onset),
+        Timestamp::from_secs(crate::evidence::end_of(alert)),
+    );
+    crate::attrib::attribute(
+        attrib,
+        store,
+        alert.key(),
+        span,
+        Some(Timestamp::from_secs(alert.onset)),
+    )
+    .await
 }
 
 pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
@@ -173,7 +220,8 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let range = crate::report::range(&a.range)?;
     let port = a.port.as_deref().map(crate::report::port_key).transpose()?;
-    let records = runtime.block_on(async {
+    let attrib = Attribution::from_config(a.enrich.config.as_deref())?;
+    let (records, alerts, attributions) = runtime.block_on(async {
         let store = crate::report::open(&a.common).await?;
         let q = AlertsQuery {
             range,
@@ -181,29 +229,45 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
             port,
             id: a.id.clone(),
         };
-        Ok::<_, anyhow::Error>(store.alerts(&q).await?)
+        let records = store.alerts(&q).await?;
+        if let Some(id) = &a.id
+            && records.is_empty()
+        {
+            anyhow::bail!("no alert {id} in {}", a.common.db);
+        }
+        let alerts = records
+            .iter()
+            .map(parse_alert)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut attributions = Vec::with_capacity(alerts.len());
+        for alert in &alerts {
+            attributions.push(attribute_alert(&attrib, store.as_ref(), alert).await?);
+        }
+        Ok::<_, anyhow::Error>((records, alerts, attributions))
     })?;
-    if let Some(id) = &a.id
-        && records.is_empty()
-    {
-        anyhow::bail!("no alert {id} in {}", a.common.db);
-    }
-    let alerts = records
-        .iter()
-        .map(parse_alert)
-        .collect::<anyhow::Result<Vec<_>>>()?;
     match a.common.format {
         Format::Json => crate::report::write_json(&AlertsDoc {
             version: json::VERSION,
             range: (&range).into(),
             open_only: a.open,
-            alerts: &alerts,
+            alerts: alerts
+                .iter()
+                .zip(&attributions)
+                .map(|(alert, attribution)| AttributedAlert { alert, attribution })
+                .collect(),
         }),
         Format::Csv => {
+            let shares = |v: &[crate::attrib::Share]| {
+                v.iter()
+                    .map(|s| format!("{}:{}", s.name, s.sources))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
             let rows: Vec<Vec<String>> = records
                 .iter()
                 .zip(&alerts)
-                .map(|(r, a)| {
+                .zip(&attributions)
+                .map(|((r, a), at)| {
                     vec![
                         r.id.clone(),
                         a.proto.as_str().to_string(),
@@ -223,6 +287,9 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                             .unwrap_or(a.during.sources_at_least)
                             .to_string(),
                         a.during.packets.to_string(),
+                        shares(&at.sources.classes),
+                        shares(&at.sources.tools),
+                        shares(at.sources.countries.as_deref().unwrap_or_default()),
                         a.summary.clone(),
                     ]
                 })
@@ -244,6 +311,9 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                     "score_max",
                     "sources",
                     "packets",
+                    "classes",
+                    "tools",
+                    "countries",
                     "summary",
                 ],
                 &rows,
@@ -259,6 +329,14 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
             );
             if !alerts.is_empty() {
                 s.push_str(&alerts_table(&alerts));
+            }
+            for (alert, at) in alerts.iter().zip(&attributions) {
+                s.push_str(&format!(
+                    "\nAttribution of {} ({}):\n",
+                    alert.id,
+                    alert.key()
+                ));
+                s.push_str(&at.text());
             }
             for r in &records {
                 if a.id.is_some() {
@@ -301,6 +379,7 @@ mod tests {
         let file = read_file(&path).expect("example config");
         assert_eq!(file.detect, DetectConfig::default());
         assert_eq!(file.publish, PublishConfig::default());
+        assert_eq!(file.enrich, EnrichConfig::default());
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! What the store knows about an alert beyond the alert itself, gathered
 //! for its advisory: the port's series around it with the baseline band
-//! per bucket, and the distinct sources and targets over its span merged
-//! from the store's sketches.
+//! per bucket, the distinct sources and targets over its span merged
+//! from the store's sketches, and the attribution of its sources (tools,
+//! countries, networks, reputation lists) as `portwatch alerts` shows it.
 
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, Timestamp};
 use portwatch_detect::{Alert, DetectConfig};
 use portwatch_publish::Evidence;
+use portwatch_publish::advisory::{Reputation, Share};
 use portwatch_store::{SeriesQuery, Store, TimeRange};
 
+use crate::attrib::Attribution;
 use crate::overlay::Overlay;
 
 /// Buckets of normal shown before the onset and after the end, as the
@@ -39,6 +42,7 @@ pub fn end_of(alert: &Alert) -> i64 {
 pub async fn gather(
     store: &dyn Store,
     cfg: &DetectConfig,
+    attrib: &Attribution,
     alert: &Alert,
 ) -> anyhow::Result<Evidence> {
     let key = alert.key();
@@ -59,10 +63,34 @@ pub async fn gather(
     // Alert times are whole minutes, so the span is a valid store range.
     let span = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
     let totals = store.port_totals(SeriesClass::Probe, key, span).await?;
+    let docs = attrib.port_sources(store, key, span).await?;
+    let b = attrib.breakdown(&docs);
+    let shares = |v: &[crate::attrib::Share]| -> Vec<Share> {
+        v.iter()
+            .map(|s| Share::new(s.name.clone(), s.sources))
+            .collect()
+    };
     Ok(Evidence {
         series: Some(series),
         distinct_sources: totals.as_ref().map(|t| t.sources),
         distinct_targets: totals.as_ref().map(|t| t.targets),
+        countries: b.countries.as_deref().map(shares).unwrap_or_default(),
+        asns: b.asns.as_deref().map(shares).unwrap_or_default(),
+        // Sources whose probes no rule recognised say nothing about tools.
+        tools: b
+            .tools
+            .iter()
+            .filter(|s| s.name != "unknown")
+            .map(|s| Share::new(s.name.clone(), s.sources))
+            .collect(),
+        reputation: b.lists.as_ref().map(|lists| Reputation {
+            listed: docs
+                .iter()
+                .filter(|d| d.lists.as_ref().is_some_and(|l| !l.is_empty()))
+                .count() as u64,
+            checked: b.sources,
+            lists: lists.iter().map(|l| l.name.clone()).collect(),
+        }),
         ..Evidence::default()
     })
 }

@@ -15,8 +15,10 @@
 mod advisory;
 mod analyze;
 mod args;
+mod attrib;
 mod chart;
 mod detect;
+mod enrich_config;
 mod evidence;
 mod exit;
 mod output;

@@ -1,6 +1,7 @@
 //! `portwatch report ...`: reading a store.
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use anyhow::{Context, anyhow, bail};
 use portwatch_aggregate::SeriesClass;
@@ -10,11 +11,14 @@ use portwatch_store::{
 };
 
 use crate::args::{
-    ClassArg, CommonReportArgs, Format, OrderArg, PortArgs, RangeArgs, ReportCommand,
+    ClassArg, CommonReportArgs, Format, OrderArg, PortArgs, RangeArgs, ReportCommand, SourceArgs,
     SourceOrderArg, SourcesArgs, TopArgs,
 };
+use crate::attrib::{Attribution, SourceDoc};
 use crate::exit::Exit;
-use crate::output::json::{self, BaselineDoc, Port, SeriesDoc, SourcesDoc, StoreDoc, TopDoc};
+use crate::output::json::{
+    self, BaselineDoc, Port, SeriesDoc, SourceReportDoc, SourcesDoc, StoreDoc, TopDoc,
+};
 use crate::output::table::{Align, Table};
 use crate::output::{bytes, count, top_source, write_csv};
 use crate::overlay::Overlay;
@@ -29,6 +33,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<Exit> {
             ReportCommand::Top(a) => top(a).await,
             ReportCommand::Port(a) => port(a).await,
             ReportCommand::Sources(a) => sources(a).await,
+            ReportCommand::Source(a) => source(a).await,
             ReportCommand::Summary(a) => summary(a).await,
         }
     })?;
@@ -281,6 +286,7 @@ async fn top_chart(
 }
 
 async fn port(a: PortArgs) -> anyhow::Result<()> {
+    let attrib = Attribution::from_config(a.detect.config.as_deref())?;
     let store = open(&a.common).await?;
     let width: BucketWidth = a.bucket.parse().map_err(|e| anyhow!("--bucket: {e}"))?;
     let key = port_key(&a.port)?;
@@ -291,6 +297,13 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
         range: range(&a.range)?,
     };
     let points = store.series(&q).await?;
+    // Who scanned the port: scan probes only (a backscatter series' sources
+    // are victims, not scanners).
+    let attribution = if q.class == SeriesClass::Probe {
+        Some(crate::attrib::attribute(&attrib, store.as_ref(), key, q.range, None).await?)
+    } else {
+        None
+    };
     let overlay = if q.class == SeriesClass::Probe && !a.no_baseline {
         Some(Overlay::load(store.as_ref(), &crate::detect::config(&a.detect)?, &q).await?)
     } else {
@@ -333,6 +346,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|o| o.gaps.iter().map(json::Gap::from).collect())
                 .unwrap_or_default(),
+            attribution,
         }),
         Format::Csv => {
             let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
@@ -376,7 +390,16 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
             )?;
             Ok(())
         }
-        Format::Table => write_text(&port_table(&q, &points, &bands, overlay.as_ref())),
+        Format::Table => {
+            let mut s = String::new();
+            if let Some(at) = &attribution {
+                s.push_str(&format!("{key}: who scanned it over this range\n"));
+                s.push_str(&at.text());
+                s.push('\n');
+            }
+            s.push_str(&port_table(&q, &points, &bands, overlay.as_ref()));
+            write_text(&s)
+        }
     }?;
     if let Some(path) = &a.chart.chart {
         let opts = crate::chart::size(&a.chart.chart_size)?;
@@ -484,6 +507,8 @@ fn port_table(
 }
 
 async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
+    // The config's files are opened before the store is read.
+    let attrib = Attribution::from_config(a.enrich.config.as_deref())?;
     let store = open(&a.common).await?;
     let q = SourcesQuery {
         range: range(&a.range)?,
@@ -496,26 +521,35 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
             SourceOrderArg::Targets => SourceOrder::Targets,
         },
     };
-    let list = store.sources(&q).await?;
+    let docs = attrib.sources(&store.sources(&q).await?)?;
     match a.common.format {
         Format::Json => write_json(&SourcesDoc {
             version: json::VERSION,
             range: (&q.range).into(),
-            sources: list.iter().map(json::Source::from).collect(),
+            sources: docs,
         }),
         Format::Csv => {
-            let rows: Vec<Vec<String>> = list
+            let opt = |v: &Option<Option<String>>| v.clone().flatten().unwrap_or_default();
+            let rows: Vec<Vec<String>> = docs
                 .iter()
                 .map(|s| {
                     vec![
-                        s.addr.to_string(),
+                        s.addr.clone(),
+                        s.class.to_string(),
+                        s.tool.to_string(),
                         s.probes.to_string(),
                         s.backscatter.to_string(),
                         s.other.to_string(),
                         s.port_count.to_string(),
                         s.targets.to_string(),
-                        s.first_seen.to_rfc3339(),
-                        s.last_seen.to_rfc3339(),
+                        s.first_seen.clone(),
+                        s.last_seen.clone(),
+                        opt(&s.country),
+                        s.asn.flatten().map_or(String::new(), |n| n.to_string()),
+                        opt(&s.as_org),
+                        s.lists.clone().unwrap_or_default().join(" "),
+                        opt(&s.research),
+                        s.possibly_infected.to_string(),
                     ]
                 })
                 .collect();
@@ -523,6 +557,8 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                 std::io::stdout().lock(),
                 &[
                     "addr",
+                    "class",
+                    "tool",
                     "probes",
                     "backscatter",
                     "other",
@@ -530,46 +566,161 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                     "targets",
                     "first_seen",
                     "last_seen",
+                    "country",
+                    "asn",
+                    "as_org",
+                    "lists",
+                    "research",
+                    "possibly_infected",
                 ],
                 &rows,
             )?;
             Ok(())
         }
+        Format::Table => write_text(&sources_table(&docs)),
+    }
+}
+
+/// Columns for labels appear only when something could fill them.
+fn sources_table(docs: &[SourceDoc]) -> String {
+    let geo = docs.iter().any(|d| d.country.is_some() || d.asn.is_some());
+    let lists = docs
+        .iter()
+        .any(|d| d.lists.is_some() || d.research.is_some());
+    let mut cols = vec![
+        ("SOURCE", Align::Left),
+        ("CLASS", Align::Left),
+        ("TOOL", Align::Left),
+        ("PROBES", Align::Right),
+        ("BACKSCATTER", Align::Right),
+        ("PORTS", Align::Right),
+        ("TARGETS", Align::Right),
+        ("FIRST SEEN", Align::Left),
+        ("LAST SEEN", Align::Left),
+    ];
+    if geo {
+        cols.extend([("COUNTRY", Align::Left), ("AS", Align::Left)]);
+    }
+    if lists {
+        cols.push(("LISTS", Align::Left));
+    }
+    cols.push(("PORTS PROBED", Align::Left));
+    let mut t = Table::new(&cols);
+    for s in docs {
+        let mut ports: Vec<String> = s.ports.iter().take(6).cloned().collect();
+        if s.port_count > 6 {
+            ports.push("…".into());
+        }
+        let class = if s.possibly_infected {
+            format!("{} (home: possibly infected)", s.class)
+        } else {
+            s.class.to_string()
+        };
+        let mut row = vec![
+            s.addr.clone(),
+            class,
+            s.tool.to_string(),
+            count(s.probes),
+            count(s.backscatter),
+            count(s.port_count),
+            count(s.targets),
+            s.first_seen.clone(),
+            s.last_seen.clone(),
+        ];
+        if geo {
+            row.extend([s.country_cell(), s.asn_cell()]);
+        }
+        if lists {
+            row.push(s.lists_cell());
+        }
+        row.push(ports.join(" "));
+        t.row(row);
+    }
+    let mut out = format!("Top {} sources\n", docs.len());
+    if t.is_empty() {
+        out.push_str("  (no sources in this range)\n");
+    } else {
+        out.push_str(&t.render());
+    }
+    out
+}
+
+async fn source(a: SourceArgs) -> anyhow::Result<()> {
+    let addr: IpAddr = a
+        .addr
+        .parse()
+        .map_err(|_| anyhow!("{:?} is not an IPv4 or IPv6 address", a.addr))?;
+    let attrib = Attribution::from_config(a.enrich.config.as_deref())?;
+    let store = open(&a.common).await?;
+    let r = range(&a.range)?;
+    let Some(totals) = store.source(addr, r).await? else {
+        bail!("{addr} was not seen in {} over this range", a.common.db);
+    };
+    let doc = attrib.source(&totals)?;
+    match a.common.format {
+        Format::Json => write_json(&SourceReportDoc {
+            version: json::VERSION,
+            range: (&r).into(),
+            source: doc,
+        }),
+        Format::Csv => bail!("report source has no CSV form; use --format json"),
         Format::Table => {
-            let mut t = Table::new(&[
-                ("SOURCE", Align::Left),
-                ("PROBES", Align::Right),
-                ("BACKSCATTER", Align::Right),
-                ("PORTS", Align::Right),
-                ("TARGETS", Align::Right),
-                ("FIRST SEEN", Align::Left),
-                ("LAST SEEN", Align::Left),
-                ("PORTS PROBED", Align::Left),
-            ]);
-            for s in &list {
-                let mut ports: Vec<String> =
-                    s.ports.iter().take(6).map(|p| p.to_string()).collect();
-                if s.port_count > 6 {
-                    ports.push("…".into());
-                }
-                t.row(vec![
-                    s.addr.to_string(),
-                    count(s.probes),
-                    count(s.backscatter),
-                    count(s.port_count),
-                    count(s.targets),
-                    s.first_seen.to_rfc3339(),
-                    s.last_seen.to_rfc3339(),
-                    ports.join(" "),
-                ]);
+            let mut s = format!("{addr}\n");
+            let mut line = |k: &str, v: String| s.push_str(&format!("  {k:<13}{v}\n"));
+            line("class", doc.class.to_string());
+            let tools: Vec<String> = doc
+                .tools
+                .iter()
+                .map(|(t, n)| format!("{t} {}", count(*n)))
+                .collect();
+            line(
+                "tool",
+                format!(
+                    "{} (probes: {})",
+                    doc.tool,
+                    if tools.is_empty() {
+                        "-".into()
+                    } else {
+                        tools.join(", ")
+                    }
+                ),
+            );
+            line(
+                "packets",
+                format!(
+                    "{} (probes {}, backscatter {}, other {})",
+                    count(doc.packets),
+                    count(doc.probes),
+                    count(doc.backscatter),
+                    count(doc.other)
+                ),
+            );
+            line("targets", count(doc.targets));
+            let mut ports = doc.ports.join(" ");
+            if doc.port_count > doc.ports.len() as u64 {
+                ports.push_str(" …");
             }
-            let mut out = format!("Top {} sources\n", list.len());
-            if t.is_empty() {
-                out.push_str("  (no sources in this range)\n");
-            } else {
-                out.push_str(&t.render());
+            line("ports", format!("{}: {ports}", count(doc.port_count)));
+            line("first seen", doc.first_seen.clone());
+            line("last seen", doc.last_seen.clone());
+            if doc.country.is_some() || doc.asn.is_some() {
+                line("country", doc.country_cell());
+                line("AS", doc.asn_cell());
             }
-            write_text(&out)
+            if doc.lists.is_some() || doc.research.is_some() {
+                line("lists", doc.lists_cell());
+            }
+            if doc.home {
+                line(
+                    "home network",
+                    if doc.possibly_infected {
+                        "yes, and it scans: possibly infected (check the host; limit its outbound traffic)".into()
+                    } else {
+                        "yes".into()
+                    },
+                );
+            }
+            write_text(&s)
         }
     }
 }

@@ -569,3 +569,70 @@ fn rfc3339_formats_like_portwatch() {
     assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(rfc3339(1_187_791_200), "2007-08-22T14:00:00Z");
 }
+
+/// The tool each capture's scanner is, as FACTS.md records how it was made.
+const TOOLS: [(&str, &str); 10] = [
+    ("hping3-icmp.pcap", "unknown"),
+    ("hping3-syn.pcap", "unknown"),
+    ("hping3-udp0.pcap", "unknown"),
+    ("masscan.pcap", "masscan"),
+    ("nmap-decoy.pcap", "nmap"),
+    ("nmap-sv.pcap", "nmap"),
+    ("nmap-syn.pcap", "nmap"),
+    ("nmap-syn6.pcap", "nmap"),
+    ("zmap-udp0.pcap", "zmap"),
+    ("zmap.pcap", "zmap"),
+];
+
+#[test]
+fn report_sources_names_each_captures_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, tool) in TOOLS {
+        let db = dir.path().join(format!("{file}.db"));
+        let path = tools_dir().join(file);
+        let (code, _, err) = run(&[
+            "analyze",
+            path.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--no-progress",
+        ]);
+        assert_eq!(code, 0, "{file}: {err}");
+        let (code, doc) = run_json(&[
+            "report",
+            "sources",
+            "--db",
+            db.to_str().unwrap(),
+            "--limit",
+            "100",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{file}");
+        let scanners: Vec<&Value> = doc["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["probes"].as_u64() > Some(0))
+            .collect();
+        assert!(!scanners.is_empty(), "{file}");
+        for s in scanners {
+            let probes = s["probes"].as_u64().unwrap();
+            let per_tool: u64 = s["tools"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_u64().unwrap())
+                .sum();
+            assert_eq!(per_tool, probes, "{file}: {s}");
+            assert_eq!(s["tool"], tool, "{file}: {s}");
+            // Every probe of a raw-packet tool carries its marks; nmap -sV
+            // also connects through the kernel, whose SYNs are unknown.
+            if file != "nmap-sv.pcap" {
+                assert_eq!(s["tools"][tool].as_u64(), Some(probes), "{file}: {s}");
+            } else {
+                assert!(s["tools"]["unknown"].as_u64() > Some(0), "{file}: {s}");
+            }
+        }
+    }
+}

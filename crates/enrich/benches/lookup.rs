@@ -1,7 +1,7 @@
 //! Longest-prefix lookups over 100k prefixes (IPv4 and IPv6).
 
 // Inputs are generated in range; a failure here is a bug in the bench.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -106,5 +106,56 @@ fn kev(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, kev);
+/// Everything about one source, as reports and alerts ask it per source:
+/// the MaxMind test databases (country and ASN; skipped when the shared
+/// data is absent), five lists of 20k prefixes each and a research list.
+fn enricher(c: &mut Criterion) {
+    use portwatch_enrich::Enricher;
+    use portwatch_enrich::lists::{AddressList, AddressLists, Scanners};
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/external/maxmind-test-dbs");
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut net = || {
+        let len = 12 + (rng.next() % 21) as u8;
+        IpNet::V4(
+            Ipv4Net::new(Ipv4Addr::from(rng.next() as u32), len)
+                .unwrap()
+                .trunc(),
+        )
+    };
+    let lists: Vec<AddressList> = (0..5)
+        .map(|i| AddressList::new(format!("list{i}"), (0..20_000).map(|_| net()).collect()))
+        .collect();
+    let research: String = (0..500).map(|i| format!("{}\tOrg {i}\n", net())).collect();
+    let geo = if shared.is_dir() {
+        let db = portwatch_enrich::geo::GeoDb::open(
+            Some(&shared.join("GeoLite2-Country-Test.mmdb")),
+            Some(&shared.join("GeoLite2-ASN-Test.mmdb")),
+        );
+        Some(db.unwrap())
+    } else {
+        eprintln!("skipped geo: {} not found", shared.display());
+        None
+    };
+    let e = Enricher::new(
+        geo,
+        AddressLists::new(lists),
+        Some(Scanners::parse(&research, "bench").unwrap()),
+    );
+    // Addresses the test databases know (GB, SE, Telstra, Google) and
+    // random ones, as a darknet's sources are.
+    let mut probes: Vec<IpAddr> = ["81.2.69.142", "89.160.20.115", "1.128.0.1", "1.0.0.1"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    probes.extend((0..PROBES - 4).map(|_| IpAddr::V4(Ipv4Addr::from(rng.next() as u32))));
+    let mut group = c.benchmark_group("enricher");
+    group.throughput(Throughput::Elements(probes.len() as u64));
+    group.bench_function("lookup_per_source", |b| {
+        b.iter(|| probes.iter().filter(|ip| e.lookup(**ip).is_ok()).count())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, kev, enricher);
 criterion_main!(benches);

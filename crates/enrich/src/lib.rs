@@ -11,6 +11,8 @@
 //! - [`geo`]: country and AS of a source from MaxMind-format databases.
 //! - [`lists`]: named address lists (plain CIDR, FireHOL netsets) and known
 //!   research scanners, with longest-prefix lookups.
+//! - [`enricher`]: all of the above for one source at once
+//!   ([`Enricher::lookup`] → [`SourceLabels`]).
 //!
 //! ```
 //! use portwatch_core::{PortKey, Proto};
@@ -18,11 +20,14 @@
 //! assert_eq!(portwatch_enrich::services::name(PortKey::new(Proto::Icmp, 8)), Some("echo-request"));
 //! ```
 
+pub mod enricher;
 pub mod geo;
 pub mod kev;
 pub mod knowledge;
 pub mod lists;
 pub mod services;
+
+pub use enricher::{EnrichError, EnrichPaths, Enricher, SourceLabels, as_label};
 
 #[cfg(test)]
 pub(crate) mod test_data {

@@ -44,6 +44,7 @@ fn analyze(c: &mut Criterion) {
         let opts = CaptureOptions {
             workers,
             batch_records: DEFAULT_BATCH_RECORDS,
+            exclude: None,
         };
         g.bench_function(format!("decode_aggregate/workers_{workers}"), |b| {
             b.iter(|| {

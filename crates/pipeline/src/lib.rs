@@ -14,5 +14,5 @@ pub mod detect;
 pub use analyze::{
     AnalyzeError, AnalyzeOptions, AnalyzeReport, BATCH_FORMAT, CaptureOptions, CaptureOutcome,
     InputOutcome, InputReport, LocatedError, MAX_SOURCE_DAYS_PER_BATCH, PortTotal, PortTotals,
-    Progress, aggregate_capture, analyze,
+    Progress, SourceFilter, aggregate_capture, analyze,
 };

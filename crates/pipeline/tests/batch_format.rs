@@ -60,4 +60,16 @@ async fn parts_merge_once_and_an_earlier_format_is_refused() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(old.totals().await.unwrap().batches, 0);
+
+    // Format 2 (no tool counts) is refused the same way.
+    let b2 = SqliteStore::in_memory().await.unwrap();
+    b2.describe_stream(&format!("file:{fingerprint}:b2"), "sim.pcap (pcap)")
+        .await
+        .unwrap();
+    match analyze(Some(&b2), &opts).await {
+        Err(AnalyzeError::OtherBatchFormat { found, .. }) => {
+            assert_eq!(found, format!("file:{fingerprint}:b2"));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

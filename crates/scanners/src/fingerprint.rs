@@ -111,6 +111,11 @@ impl Tool {
             Tool::Unknown => "unknown",
         }
     }
+
+    /// The tool named by [`Self::as_str`].
+    pub fn from_name(name: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.as_str() == name)
+    }
 }
 
 impl std::fmt::Display for Tool {

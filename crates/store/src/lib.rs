@@ -75,6 +75,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The most active sources over a range, best first.
     async fn sources(&self, q: &SourcesQuery) -> Result<Vec<SourceTotals>, StoreError>;
 
+    /// One source's activity merged over the days a range overlaps, or
+    /// `None` when it was not seen there.
+    async fn source(
+        &self,
+        addr: std::net::IpAddr,
+        range: TimeRange,
+    ) -> Result<Option<SourceTotals>, StoreError>;
+
     /// Record counts over all streams, per stream, and the time span covered.
     async fn totals(&self) -> Result<StoreTotals, StoreError>;
 

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use portwatch_aggregate::{ClassCounts, SeriesClass};
+use portwatch_aggregate::{ClassCounts, SeriesClass, ToolCounts};
 use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
 use portwatch_sketch::{PortSet, TopEntry};
 use serde::{Serialize, Serializer};
@@ -180,6 +180,13 @@ pub struct SourceTotals {
     pub port_count: u64,
     /// Distinct targets probed (estimate).
     pub targets: u64,
+    /// Scan probes per tool fingerprint; serialized as `{"zmap": 3, ...}`.
+    #[serde(serialize_with = "tool_map")]
+    pub tools: ToolCounts,
+}
+
+fn tool_map<S: Serializer>(tools: &ToolCounts, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(tools.iter().map(|(t, n)| (t.as_str(), n)))
 }
 
 fn port_list<S: Serializer>(ports: &PortSet, s: S) -> Result<S::Ok, S::Error> {

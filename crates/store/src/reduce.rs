@@ -79,6 +79,7 @@ pub(crate) fn source_totals(addr: IpAddr, s: SourceStats) -> SourceTotals {
         port_count: s.ports.len(),
         ports: s.ports,
         targets: s.targets.estimate(),
+        tools: s.tools,
     }
 }
 

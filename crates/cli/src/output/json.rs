@@ -8,7 +8,7 @@ use portwatch_aggregate::ClassCounts;
 use portwatch_core::{PortKey, Timestamp};
 use portwatch_pipeline::{InputReport, PortTotal};
 use portwatch_sketch::TopEntry;
-use portwatch_store::{PortTotals, SeriesPoint, SourceTotals};
+use portwatch_store::{PortTotals, SeriesPoint};
 use serde::Serialize;
 
 /// Version of every document below.
@@ -156,6 +156,8 @@ pub struct Input {
     pub errors: Vec<InputError>,
     pub batches_merged: u64,
     pub batches_already_merged: u64,
+    /// Packets of known research scanners dropped before aggregation.
+    pub excluded_research: u64,
 }
 
 impl From<&InputReport> for Input {
@@ -184,6 +186,7 @@ impl From<&InputReport> for Input {
                 .collect(),
             batches_merged: r.batches_merged,
             batches_already_merged: r.batches_already_merged,
+            excluded_research: r.excluded,
         }
     }
 }
@@ -193,6 +196,9 @@ impl From<&InputReport> for Input {
 pub struct AnalyzeDoc {
     pub version: u32,
     pub summary: Summary,
+    /// Packets of known research scanners dropped before aggregation
+    /// (`[enrich] exclude_research_from_detection`), not in `summary`.
+    pub excluded_research: u64,
     pub inputs: Vec<Input>,
     /// Scan probes per (proto, port), most sources first.
     pub ports: Vec<Port>,
@@ -333,40 +339,10 @@ pub struct SeriesDoc {
     /// Spans in the range with no data from any input at all: gaps, not
     /// silence (only computed with the baseline).
     pub gaps: Vec<Gap>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Source {
-    pub addr: String,
-    pub first_seen: String,
-    pub last_seen: String,
-    pub probes: u64,
-    pub backscatter: u64,
-    pub other: u64,
-    pub packets: u64,
-    pub bytes: u64,
-    pub port_count: u64,
-    /// Up to 100 ports probed, as "PORT/PROTO".
-    pub ports: Vec<String>,
-    pub targets: u64,
-}
-
-impl From<&SourceTotals> for Source {
-    fn from(s: &SourceTotals) -> Self {
-        Source {
-            addr: s.addr.to_string(),
-            first_seen: ts(s.first_seen),
-            last_seen: ts(s.last_seen),
-            probes: s.probes,
-            backscatter: s.backscatter,
-            other: s.other,
-            packets: s.probes + s.backscatter + s.other,
-            bytes: s.bytes,
-            port_count: s.port_count,
-            ports: s.ports.iter().take(100).map(|p| p.to_string()).collect(),
-            targets: s.targets,
-        }
-    }
+    /// What the port is and who scanned it over the range (scan probes
+    /// only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attrib::AttributionDoc>,
 }
 
 /// `portwatch report sources --format json`.
@@ -374,7 +350,15 @@ impl From<&SourceTotals> for Source {
 pub struct SourcesDoc {
     pub version: u32,
     pub range: Range,
-    pub sources: Vec<Source>,
+    pub sources: Vec<crate::attrib::SourceDoc>,
+}
+
+/// `portwatch report source ADDR --format json`.
+#[derive(Debug, Serialize)]
+pub struct SourceReportDoc {
+    pub version: u32,
+    pub range: Range,
+    pub source: crate::attrib::SourceDoc,
 }
 
 #[derive(Debug, Serialize)]

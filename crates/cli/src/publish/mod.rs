@@ -13,6 +13,7 @@
 mod config;
 mod updates;
 
+use crate::attrib::Attribution;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Stdout;
 use std::path::Path;
@@ -151,6 +152,7 @@ pub async fn run(
     store: &dyn Store,
     cfg: &PublishConfig,
     detect: &DetectConfig,
+    attrib: &Attribution,
     alerts: &[Alert],
 ) -> anyhow::Result<Published> {
     let mut out = Published::default();
@@ -168,7 +170,8 @@ pub async fn run(
         out.sinks.push(tally);
     }
     if let Some(dir) = &cfg.advisory_dir {
-        let (files, tally) = write_advisories(store, cfg, detect, dir, alerts, &done).await?;
+        let (files, tally) =
+            write_advisories(store, cfg, detect, attrib, dir, alerts, &done).await?;
         out.files = files;
         out.sinks.push(tally);
     }
@@ -284,6 +287,7 @@ async fn write_advisories(
     store: &dyn Store,
     cfg: &PublishConfig,
     detect: &DetectConfig,
+    attrib: &Attribution,
     dir: &Path,
     alerts: &[Alert],
     done: &HashMap<(String, String), StoredDelivery>,
@@ -322,7 +326,7 @@ async fn write_advisories(
             continue;
         }
         // Gathering evidence re-runs the port's baselines: only when needed.
-        let evidence = crate::evidence::gather(store, detect, alert).await?;
+        let evidence = crate::evidence::gather(store, detect, attrib, alert).await?;
         let doc = advisory(alert, &evidence, &opts);
         for (f, path, sink) in todo {
             let text = render(&doc, f)?;

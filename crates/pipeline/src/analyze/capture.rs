@@ -49,12 +49,26 @@ const CHUNK_RECORDS: usize = 65536;
 const WATERMARK_LAG_SECS: i64 = 60;
 
 /// How a capture is cut into batches and spread over threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct CaptureOptions {
     /// Aggregation threads (each keeps one shard); at least one is used.
     pub workers: usize,
     /// Records per batch.
     pub batch_records: u64,
+    /// Sources whose packets are counted in [`CaptureOutcome::excluded`]
+    /// and not aggregated. They still count towards the batch size, so
+    /// batches are cut at the same records with or without exclusion.
+    pub exclude: Option<super::SourceFilter>,
+}
+
+impl std::fmt::Debug for CaptureOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureOptions")
+            .field("workers", &self.workers)
+            .field("batch_records", &self.batch_records)
+            .field("exclude", &self.exclude.is_some())
+            .finish()
+    }
 }
 
 /// What reading one capture gave besides its batches.
@@ -70,6 +84,8 @@ pub struct CaptureOutcome {
     pub bytes_skipped: u64,
     /// Decompressed bytes consumed.
     pub content_bytes: u64,
+    /// Packets of excluded sources.
+    pub excluded: u64,
 }
 
 /// Decoded records of one stretch of input, in input order.
@@ -195,6 +211,9 @@ pub fn aggregate_capture<R: Read + Send>(
             };
             newest = newest.max(rec.ts.secs());
             match decode(rec.link_type, rec.ts, rec.data, rec.orig_len) {
+                Ok(ev) if opts.exclude.as_ref().is_some_and(|x| x(ev.src)) => {
+                    outcome.excluded += 1;
+                }
                 Ok(ev) => {
                     let o = Observation::of(&ev);
                     let (source, minute) = split.parts_of(&o);
@@ -344,6 +363,7 @@ pub(super) fn read_capture(
     let capture_opts = CaptureOptions {
         workers: opts.workers,
         batch_records: opts.batch_records,
+        exclude: opts.exclude.clone(),
     };
     let batches = out.clone();
     let result = aggregate_capture(input.reader, &stream, &capture_opts, move |batch| {
@@ -365,6 +385,7 @@ pub(super) fn read_capture(
     report.error_count = outcome.error_count;
     report.bytes_skipped = outcome.bytes_skipped;
     report.content_bytes = outcome.content_bytes;
+    report.excluded = outcome.excluded;
     report.raw_bytes_read = raw_bytes.load(Ordering::Relaxed);
     report.settle();
     let _ = out.blocking_send(Produced::Finished(Box::new(report)));

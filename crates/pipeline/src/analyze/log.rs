@@ -71,6 +71,9 @@ pub(super) fn read_log(
         // fields are ASCII.
         let line = String::from_utf8_lossy(&line_buf);
         match parser.parse_line(&line) {
+            LineOutcome::Event(ev) if opts.exclude.as_ref().is_some_and(|x| x(ev.src)) => {
+                report.excluded += 1;
+            }
             LineOutcome::Event(ev) => agg.observe(&ev),
             LineOutcome::NotFirewall => report.lines_skipped += 1,
             LineOutcome::Error(e) => {

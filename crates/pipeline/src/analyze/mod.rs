@@ -4,6 +4,7 @@ mod capture;
 mod log;
 mod report;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -55,7 +56,15 @@ pub const MAX_SOURCE_DAYS_PER_BATCH: usize = 20_000;
 ///   most [`MAX_SOURCE_DAYS_PER_BATCH`] source-days; part `p` of run `n` has
 ///   sequence number `n << 32 | p`, and part 0 carries the minutes and
 ///   record counts.
-pub const BATCH_FORMAT: u32 = 2;
+/// * 3 (`file:FINGERPRINT:b3`): cut as 2, and source-days carry probes per
+///   scanning tool. A store of format 2 has none for its inputs, and
+///   re-reading them would merge nothing, so it is refused like any other.
+pub const BATCH_FORMAT: u32 = 3;
+
+/// Sources whose packets are dropped before aggregation (known research
+/// scanners, when the configuration says so); asked once per packet, so it
+/// must be fast (a longest-prefix lookup is ~20 ns).
+pub type SourceFilter = Arc<dyn Fn(IpAddr) -> bool + Send + Sync>;
 
 /// The stream an input's batches are merged under.
 fn stream_name(fingerprint: &str) -> String {
@@ -133,6 +142,11 @@ pub struct AnalyzeOptions {
     /// Decode/aggregate threads for captures.
     pub workers: usize,
     pub progress: Option<Arc<dyn Progress>>,
+    /// Packets from these sources are not aggregated, only counted
+    /// ([`InputReport::excluded`]). The batches of an input are named by
+    /// its content alone, so an input merged once keeps the exclusion it
+    /// was merged with.
+    pub exclude: Option<SourceFilter>,
 }
 
 impl std::fmt::Debug for AnalyzeOptions {
@@ -142,6 +156,7 @@ impl std::fmt::Debug for AnalyzeOptions {
             .field("year", &self.year)
             .field("batch_records", &self.batch_records)
             .field("workers", &self.workers)
+            .field("exclude", &self.exclude.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +172,7 @@ impl Default for AnalyzeOptions {
                 .map(|n| n.get())
                 .unwrap_or(1),
             progress: None,
+            exclude: None,
         }
     }
 }
@@ -280,6 +296,7 @@ pub async fn analyze(
         counts.merge(&r.counts);
     }
     report.counts = counts;
+    report.excluded = report.inputs.iter().map(|r| r.excluded).sum();
     report.set_port_totals(totals);
     Ok(report)
 }
@@ -297,7 +314,7 @@ mod tests {
         counts.drop_record(portwatch_core::DropReason::Truncated);
         Batch {
             id: BatchId {
-                stream: "file:x:b2".into(),
+                stream: "file:x:b3".into(),
                 seq: run,
             },
             minutes: Vec::new(),

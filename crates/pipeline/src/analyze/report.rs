@@ -19,6 +19,8 @@ pub struct AnalyzeReport {
     pub ports: Vec<PortTotal>,
     /// Backscatter per (protocol, replying port), most sources first.
     pub backscatter: Vec<PortTotal>,
+    /// Packets of excluded sources over all inputs (not in `counts`).
+    pub excluded: u64,
 }
 
 impl AnalyzeReport {
@@ -151,6 +153,9 @@ pub struct InputReport {
     pub outcome: InputOutcome,
     pub batches_merged: u64,
     pub batches_already_merged: u64,
+    /// Packets (or log lines) from excluded sources, not aggregated and so
+    /// not in `counts` (see [`super::AnalyzeOptions::exclude`]).
+    pub excluded: u64,
 }
 
 impl InputReport {
@@ -171,6 +176,7 @@ impl InputReport {
             outcome: InputOutcome::Complete,
             batches_merged: 0,
             batches_already_merged: 0,
+            excluded: 0,
         }
     }
 

@@ -182,3 +182,11 @@ proptest! {
         prop_assert_eq!(tool_of(&ev), Tool::Unknown);
     }
 }
+
+#[test]
+fn names_read_back() {
+    for t in Tool::ALL {
+        assert_eq!(Tool::from_name(t.as_str()), Some(t));
+    }
+    assert_eq!(Tool::from_name("hping3"), None);
+}

@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use portwatch_aggregate::{PortBucket, SeriesClass, SeriesKey, SourceStats};
+use portwatch_aggregate::{PortBucket, SeriesClass, SeriesKey, SourceStats, ToolCounts};
 use portwatch_core::{PortKey, Proto, Timestamp};
 use portwatch_sketch::{DistinctCounter, PortSet, TopK};
 use sqlx::Row;
@@ -184,7 +184,7 @@ pub(crate) fn series_bucket(row: &SqliteRow) -> Result<(PortBucket, u64), StoreE
 /// The columns every source read selects, in this order.
 macro_rules! source_columns {
     () => {
-        "addr, day, first_seen, last_seen, probes, backscatter, other, bytes, ports, targets"
+        "addr, day, first_seen, last_seen, probes, backscatter, other, bytes, ports, targets, tools"
     };
 }
 pub(crate) use source_columns;
@@ -210,6 +210,10 @@ pub(crate) fn source_stats(row: &SqliteRow, ports: PortSet) -> Result<SourceStat
         bytes: uint("bytes", get(row, 7)?)?,
         ports,
         targets: sketch("target counter", get(row, 9)?, DistinctCounter::from_bytes)?,
+        tools: ToolCounts::decode(get(row, 10)?).map_err(|word| StoreError::Corrupt {
+            what: "tool counts",
+            value: word,
+        })?,
     })
 }
 

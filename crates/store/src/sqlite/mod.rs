@@ -169,6 +169,14 @@ impl Store for SqliteStore {
         read::sources(self.pool(), q).await
     }
 
+    async fn source(
+        &self,
+        addr: std::net::IpAddr,
+        range: TimeRange,
+    ) -> Result<Option<SourceTotals>, StoreError> {
+        read::source(self.pool(), addr, range).await
+    }
+
     async fn totals(&self) -> Result<StoreTotals, StoreError> {
         read::totals(self.pool()).await
     }

@@ -166,6 +166,36 @@ pub(crate) async fn sources(
     Ok(out)
 }
 
+pub(crate) async fn source(
+    pool: &SqlitePool,
+    addr: IpAddr,
+    range: crate::TimeRange,
+) -> Result<Option<SourceTotals>, StoreError> {
+    let (from, to) = range.secs()?;
+    if from >= to {
+        return Ok(None);
+    }
+    // The key leads with the day, so this reads the range's days and
+    // seeks the address within each.
+    let mut rows = sqlx::query(concat!(
+        "SELECT ",
+        source_columns!(),
+        " FROM source_days WHERE day >= ? AND day < ? AND addr = ?"
+    ))
+    .bind(floor_to(from, DAY))
+    .bind(to)
+    .bind(codec::addr_bytes(addr))
+    .fetch(pool);
+    let mut merged: Option<SourceStats> = None;
+    while let Some(row) = rows.try_next().await.map_err(db("reading a source"))? {
+        let stats = codec::source_stats(&row, codec::source_ports(&row)?)?;
+        merged
+            .get_or_insert_with(SourceStats::default)
+            .merge(&stats);
+    }
+    Ok(merged.map(|s| reduce::source_totals(addr, s)))
+}
+
 pub(crate) async fn totals(pool: &SqlitePool) -> Result<StoreTotals, StoreError> {
     let mut tx = pool.begin().await.map_err(db("starting a read"))?;
     let streams = sqlx::query(

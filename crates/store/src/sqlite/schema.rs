@@ -119,7 +119,12 @@ const V3: &[&str] = &[
     "CREATE INDEX deliveries_by_alert ON deliveries (alert)",
 ];
 
-const MIGRATIONS: &[&[&str]] = &[V1, V2, V3];
+/// Version 4: probes per scanning tool on each source-day (`zmap=3
+/// unknown=2`, see `ToolCounts::encode`). Rows written before it carry no
+/// tool counts: the empty default, which reads as "none recognised".
+const V4: &[&str] = &["ALTER TABLE source_days ADD COLUMN tools TEXT NOT NULL DEFAULT ''"];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

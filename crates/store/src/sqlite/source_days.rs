@@ -77,26 +77,29 @@ async fn write_sources(
                     s.ports.to_bytes(),
                     s.targets.to_bytes(),
                 ],
+                s.tools.encode(),
             ))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO source_days (day, first_seen, last_seen, probes, backscatter, other, bytes, \
-         addr, ports, targets) ",
+         addr, ports, targets, tools) ",
     );
-    q.push_values(values, |mut row, (ints, blobs)| {
+    q.push_values(values, |mut row, (ints, blobs, tools)| {
         for i in ints {
             row.push_bind(i);
         }
         for b in blobs {
             row.push_bind(b);
         }
+        row.push_bind(tools);
     });
     q.push(
         " ON CONFLICT (day, addr) DO UPDATE SET \
          first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
          probes = excluded.probes, backscatter = excluded.backscatter, other = excluded.other, \
-         bytes = excluded.bytes, ports = excluded.ports, targets = excluded.targets",
+         bytes = excluded.bytes, ports = excluded.ports, targets = excluded.targets, \
+         tools = excluded.tools",
     );
     q.build()
         .execute(&mut *conn)

@@ -52,7 +52,18 @@ pub fn event(p: &Pkt) -> Event<'static> {
         class: c.class,
         key: c.key,
         ip_len: p.len,
-        fp: Fingerprint::default(),
+        // Every third target draws a ZMap-marked probe (IP ID 54321, window
+        // 65535), so source-days carry more than one tool.
+        fp: if p.dst.is_multiple_of(3) {
+            Fingerprint {
+                ip_id: 54_321,
+                tcp_window: 65_535,
+                tcp_flags: flags,
+                ..Fingerprint::default()
+            }
+        } else {
+            Fingerprint::default()
+        },
         tcp_options: &[],
         payload: &[],
     }

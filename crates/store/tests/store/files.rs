@@ -86,6 +86,43 @@ async fn garbage_is_not_a_database() {
 }
 
 #[tokio::test]
+async fn a_version_3_store_gains_tool_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v3.db");
+    let b = batch("file:abc", 0, &pkts());
+    {
+        let store = SqliteStore::open(&path).await.expect("create");
+        store.merge_batch(&b).await.expect("merge");
+        store.close().await;
+    }
+    // Back to what a version 3 build wrote: no tools column.
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
+        for step in [
+            "ALTER TABLE source_days DROP COLUMN tools",
+            "DELETE FROM portwatch_schema WHERE version = 4",
+        ] {
+            sqlx::query(step).execute(&pool).await.expect(step);
+        }
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("migrate");
+    let range = portwatch_store::TimeRange::default();
+    let src = crate::events::src_addr(0);
+    let old = store.source(src, range).await.expect("read").expect("seen");
+    assert!(old.tools.is_empty() && old.probes > 0, "{old:?}");
+    // New batches carry tool counts, and they add up to the probes.
+    store
+        .merge_batch(&batch("file:def", 0, &pkts()))
+        .await
+        .expect("merge");
+    let new = store.source(src, range).await.expect("read").expect("seen");
+    assert_eq!(new.tools.total(), old.probes);
+    assert_eq!(new.probes, 2 * old.probes);
+}
+
+#[tokio::test]
 async fn other_databases_and_newer_schemas_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let foreign = dir.path().join("foreign.db");

@@ -138,6 +138,7 @@ impl Model {
                 bytes: s.bytes,
                 port_count: s.ports.len(),
                 targets: s.targets.estimate(),
+                tools: s.tools,
                 ports: s.ports,
             })
             .collect();

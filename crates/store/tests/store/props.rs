@@ -102,6 +102,19 @@ async fn check_queries(store: &SqliteStore, model: &Model, ranges: &[TimeRange])
                 assert_eq!(got, model.sources(&q), "{q:?}");
             }
         }
+        // One source at a time equals its row among all of them.
+        let all = model.sources(&SourcesQuery {
+            range: *range,
+            limit: usize::MAX,
+            port: None,
+            order: SourceOrder::Probes,
+        });
+        for want in all.iter().take(5) {
+            let got = store.source(want.addr, *range).await.expect("source");
+            assert_eq!(got.as_ref(), Some(want), "{range:?}");
+        }
+        let unseen = "192.0.2.250".parse().expect("address");
+        assert_eq!(store.source(unseen, *range).await.expect("source"), None);
     }
     assert_eq!(store.totals().await.expect("totals"), model.totals());
 }
