@@ -91,13 +91,17 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
         for step in [
             "DROP TABLE deliveries",
-            "DELETE FROM portwatch_schema WHERE version = 3",
+            // Later versions' tables go too.
+            "DROP TABLE payloads",
+            "DROP TABLE payload_sources",
+            "DROP TABLE checkpoints",
+            "DELETE FROM portwatch_schema WHERE version >= 3",
         ] {
             sqlx::query(step).execute(&pool).await.expect("downgrade");
         }
         pool.close().await;
     }
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let store = SqliteStore::open(&path).await.expect("migrate");
     store
         .record_delivery(&delivery("a1-closed-z", "stdout", "delivered"))
