@@ -121,8 +121,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`Store::merge_batch`] plus what a live sensor keeps with it (payload
     /// samples, checkpoints), in the same transaction: all of it lands once
     /// or not at all, so a checkpoint never runs ahead of the totals.
-    async fn merge_live(&self, batch: &Batch, extras: &LiveExtras)
-    -> Result<MergeOutcome, StoreError>;
+    async fn merge_live(
+        &self,
+        batch: &Batch,
+        extras: &LiveExtras,
+    ) -> Result<MergeOutcome, StoreError>;
 
     /// Merges payload samples alone, exactly once per `id` (an id shared
     /// with batches: it claims the id like an empty batch would).

@@ -36,11 +36,9 @@ pub fn spawn_honeypot(
             }
             let s = monitor.stats();
             let drops = s.tcp_refused_busy + s.tcp_refused_source + s.events_dropped;
-            handle.stats.set_detail(
-                id,
-                Some(drops),
-                serde_json::to_value(s).unwrap_or_default(),
-            );
+            handle
+                .stats
+                .set_detail(id, Some(drops), serde_json::to_value(s).unwrap_or_default());
         }
     })
 }

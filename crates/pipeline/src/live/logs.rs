@@ -37,7 +37,9 @@ impl LogSource {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogSourceError {
-    #[error("{name}: saved position is unreadable ({source}); remove it from the store's checkpoints or fix it")]
+    #[error(
+        "{name}: saved position is unreadable ({source}); remove it from the store's checkpoints or fix it"
+    )]
     Checkpoint {
         name: String,
         #[source]
@@ -63,13 +65,14 @@ pub fn spawn_log(
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, LogSourceError> {
     let name = src.name();
-    let position: Option<Position> = saved
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|source| LogSourceError::Checkpoint {
-            name: name.clone(),
-            source,
-        })?;
+    let position: Option<Position> =
+        saved
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|source| LogSourceError::Checkpoint {
+                name: name.clone(),
+                source,
+            })?;
     let follower = Follower::open(&src.path, src.follow.clone(), position)?;
     let id = register(handle, &name, SourceKind::Log);
     let mut opts = ParseOptions::new(Timestamp::from_secs(now_secs()));

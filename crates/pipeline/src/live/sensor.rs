@@ -243,7 +243,11 @@ impl Sensor {
             Input::Honeypot { source, event } => {
                 self.agg.observe(&event.as_event());
                 self.pending_events += 1;
-                if let Some(a) = event.analysis.as_ref().filter(|_| !event.payload.is_empty()) {
+                if let Some(a) = event
+                    .analysis
+                    .as_ref()
+                    .filter(|_| !event.payload.is_empty())
+                {
                     self.payloads.push(PayloadSample {
                         port: event.key(),
                         hash: a.hash,

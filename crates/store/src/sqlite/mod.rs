@@ -29,10 +29,10 @@ use tokio::sync::Mutex;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    AlertRecord, AlertsQuery, BatchId, DeliveriesQuery, LiveExtras, MergeOutcome, PayloadCluster,
-    PayloadSample, PayloadsQuery, MinuteBucket, MinutesQuery,
-    PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError,
-    StoreTotals, StoredDelivery, TimeRange, TopPortsQuery,
+    AlertRecord, AlertsQuery, BatchId, DeliveriesQuery, LiveExtras, MergeOutcome, MinuteBucket,
+    MinutesQuery, PayloadCluster, PayloadSample, PayloadsQuery, PortTotals, SeriesPoint,
+    SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError, StoreTotals, StoredDelivery,
+    TimeRange, TopPortsQuery,
 };
 
 /// SQLite's result code for "file is not a database".
@@ -210,7 +210,11 @@ impl Store for SqliteStore {
         deliveries::select(self.pool(), q).await
     }
 
-    async fn merge_live(&self, batch: &Batch, extras: &LiveExtras) -> Result<MergeOutcome, StoreError> {
+    async fn merge_live(
+        &self,
+        batch: &Batch,
+        extras: &LiveExtras,
+    ) -> Result<MergeOutcome, StoreError> {
         let _one_writer = self.writer.lock().await;
         write::merge_batch(self.pool(), batch, Some(extras)).await
     }

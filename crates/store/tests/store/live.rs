@@ -47,13 +47,19 @@ async fn payloads_cluster_by_port_and_hash_and_merge_once() {
         checkpoints: vec![("log:/var/log/fw".into(), "{\"offset\":10}".into())],
     };
     let b = empty("live:test", 0);
-    assert_eq!(store.merge_live(&b, &extras).await.expect("merge"), MergeOutcome::Merged);
+    assert_eq!(
+        store.merge_live(&b, &extras).await.expect("merge"),
+        MergeOutcome::Merged
+    );
     // The same id again changes nothing, payloads included.
     assert_eq!(
         store.merge_live(&b, &extras).await.expect("merge"),
         MergeOutcome::AlreadyMerged
     );
-    let all = store.payloads(&PayloadsQuery::default()).await.expect("payloads");
+    let all = store
+        .payloads(&PayloadsQuery::default())
+        .await
+        .expect("payloads");
     assert_eq!(all.len(), 3);
     let top = &all[0];
     assert_eq!((top.port, top.count, top.sources), (6379, 3, 2));
@@ -85,9 +91,18 @@ async fn payloads_cluster_by_port_and_hash_and_merge_once() {
         .merge_live(&empty("live:test", 1), &more)
         .await
         .expect("merge");
-    let all = store.payloads(&PayloadsQuery::default()).await.expect("payloads");
-    assert_eq!((all[0].count, all[0].sources, all[0].first_seen), (4, 3, 30));
-    assert_eq!(store.checkpoints("live:test").await.expect("cp")[0].1, "{\"offset\":20}");
+    let all = store
+        .payloads(&PayloadsQuery::default())
+        .await
+        .expect("payloads");
+    assert_eq!(
+        (all[0].count, all[0].sources, all[0].first_seen),
+        (4, 3, 30)
+    );
+    assert_eq!(
+        store.checkpoints("live:test").await.expect("cp")[0].1,
+        "{\"offset\":20}"
+    );
     assert_eq!(store.last_seq("live:test").await.expect("seq"), Some(1));
 }
 
@@ -103,10 +118,19 @@ async fn long_payloads_and_many_sources_are_bounded() {
         })
         .collect();
     store
-        .merge_payloads(&BatchId { stream: "s".into(), seq: 0 }, &payloads)
+        .merge_payloads(
+            &BatchId {
+                stream: "s".into(),
+                seq: 0,
+            },
+            &payloads,
+        )
         .await
         .expect("merge");
-    let c = &store.payloads(&PayloadsQuery::default()).await.expect("payloads")[0];
+    let c = &store
+        .payloads(&PayloadsQuery::default())
+        .await
+        .expect("payloads")[0];
     assert_eq!(c.bytes.len(), PAYLOAD_BYTES_KEPT);
     assert_eq!(c.len, (PAYLOAD_BYTES_KEPT * 3) as u64);
     assert_eq!(c.count, PAYLOAD_SOURCES_KEPT as u64 + 1);
