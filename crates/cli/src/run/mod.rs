@@ -187,3 +187,74 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested: flushing");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use portwatch_honeypot::HoneypotConfig;
+
+    use crate::args::DetectArgs;
+
+    fn args(path: &Path) -> DetectArgs {
+        DetectArgs {
+            config: Some(path.to_path_buf()),
+            ..DetectArgs::default()
+        }
+    }
+
+    #[test]
+    fn the_example_run_config_parses_and_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/run.example.toml");
+        let file = crate::detect::run_plan(&args(&path)).expect("example config");
+        let none = crate::detect::run_plan(&DetectArgs::default()).expect("defaults");
+        assert_eq!(file.live, none.live);
+        assert_eq!(file.honeypot, Some(HoneypotConfig::default()));
+        assert_eq!(file.honeypot, none.honeypot);
+        assert_eq!((&file.store, &file.api), (&none.store, &none.api));
+        assert_eq!(file.store, "portwatch-state/portwatch.db");
+        assert_eq!(file.api.as_deref(), Some("127.0.0.1:8780"));
+        assert!(file.logs.is_empty());
+        // The detection and publishing tables are shared with analyze.
+        crate::detect::config(&args(&path)).expect("detect");
+        crate::detect::publish_config(&args(&path)).expect("publish");
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(f.path(), text).expect("write");
+        f
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_the_file_and_key() {
+        for (text, want) in [
+            ("[run]\nsensr = \"a\"\n", "sensr"),
+            ("[run]\nsensor = \"a b\"\n", "sensor"),
+            ("[api]\nlisten = \"127.0.0.1:8080\"\n", "also a honeypot port"),
+            ("[honeypot]\ntcp_ports = [\"9-8\"]\n", "9-8"),
+            ("[[logs]]\npath = \"/x\"\nutc_offset = \"+99:00\"\n", "utc_offset"),
+            ("[[logs]]\nfile = \"/x\"\n", "file"),
+        ] {
+            let f = write(text);
+            let e = format!("{:#}", crate::detect::run_plan(&args(f.path())).expect_err(text));
+            assert!(e.contains(want), "{text}: {e}");
+            assert!(e.contains(&f.path().display().to_string()), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn logs_and_a_disabled_honeypot_and_api() {
+        let f = write(
+            "[run]\nhoneypot = false\nstate_dir = \"/tmp/s\"\n[api]\nenabled = false\n\
+             [[logs]]\npath = \"/var/log/kern.log\"\nyear = 2007\nutc_offset = \"+09:00\"\npoll_ms = 50\n",
+        );
+        let p = crate::detect::run_plan(&args(f.path())).expect("plan");
+        assert!(p.honeypot.is_none() && p.api.is_none());
+        assert_eq!(p.store, "/tmp/s/portwatch.db");
+        assert_eq!(p.logs.len(), 1);
+        assert_eq!(p.logs[0].year, Some(2007));
+        assert_eq!(p.logs[0].utc_offset_secs, 9 * 3600);
+        assert_eq!(p.logs[0].follow.poll_interval.as_millis(), 50);
+    }
+}
