@@ -166,8 +166,16 @@ fn register_live(reg: &mut Registry, h: &SensorHealth) {
     );
     let batches: Gauge = Gauge::default();
     batches.set(gauge(h.batches));
-    reg.register("live_batches", "Batches the live sensor committed since start", batches);
+    reg.register(
+        "live_batches",
+        "Batches the live sensor committed since start",
+        batches,
+    );
     let pending: Gauge = Gauge::default();
     pending.set(gauge(h.pending_events));
-    reg.register("live_pending_events", "Events held in memory for the next flush", pending);
+    reg.register(
+        "live_pending_events",
+        "Events held in memory for the next flush",
+        pending,
+    );
 }

@@ -25,7 +25,10 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
     let status = res.status();
     let body = res.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 fn sample(hash: u64, src: u8, sigs: &[&str], bytes: &[u8]) -> PayloadSample {
@@ -70,7 +73,10 @@ async fn payloads_and_sensors() {
     assert_eq!(doc["signatures"][1]["name"], "redis-resp");
     assert_eq!(doc["clusters"][0]["sources"], 2);
     assert_eq!(doc["clusters"][0]["payload"], "PING\\x0d\\x0a");
-    assert_eq!(doc["clusters"][1]["payload"], "*1\\x0d\\x0a$4\\x0d\\x0aINFO\\x0d\\x0a\\x00");
+    assert_eq!(
+        doc["clusters"][1]["payload"],
+        "*1\\x0d\\x0a$4\\x0d\\x0aINFO\\x0d\\x0a\\x00"
+    );
     let (_, other) = get(&app, "/api/v1/ports/6379/udp/payloads").await;
     assert_eq!(other["payloads"], 0);
     let (status, _) = get(&app, "/api/v1/ports/6379/tcp/payloads?limit=0").await;

@@ -46,7 +46,10 @@ async fn serve(
 ) -> anyhow::Result<()> {
     if !plan.store.contains(':') || plan.store.starts_with("sqlite:") {
         std::fs::create_dir_all(&plan.state_dir).with_context(|| {
-            format!("state directory {}: cannot create", plan.state_dir.display())
+            format!(
+                "state directory {}: cannot create",
+                plan.state_dir.display()
+            )
         })?;
     }
     let store: Arc<dyn Store> = Arc::from(
@@ -70,7 +73,11 @@ async fn serve(
             .await
             .context("starting the honeypot")?;
         let join = |addrs: &[std::net::SocketAddr]| {
-            addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+            addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         tracing::info!(
             tcp = %join(pot.tcp_addrs()),
@@ -231,13 +238,22 @@ mod tests {
         for (text, want) in [
             ("[run]\nsensr = \"a\"\n", "sensr"),
             ("[run]\nsensor = \"a b\"\n", "sensor"),
-            ("[api]\nlisten = \"127.0.0.1:8080\"\n", "also a honeypot port"),
+            (
+                "[api]\nlisten = \"127.0.0.1:8080\"\n",
+                "also a honeypot port",
+            ),
             ("[honeypot]\ntcp_ports = [\"9-8\"]\n", "9-8"),
-            ("[[logs]]\npath = \"/x\"\nutc_offset = \"+99:00\"\n", "utc_offset"),
+            (
+                "[[logs]]\npath = \"/x\"\nutc_offset = \"+99:00\"\n",
+                "utc_offset",
+            ),
             ("[[logs]]\nfile = \"/x\"\n", "file"),
         ] {
             let f = write(text);
-            let e = format!("{:#}", crate::detect::run_plan(&args(f.path())).expect_err(text));
+            let e = format!(
+                "{:#}",
+                crate::detect::run_plan(&args(f.path())).expect_err(text)
+            );
             assert!(e.contains(want), "{text}: {e}");
             assert!(e.contains(&f.path().display().to_string()), "{text}: {e}");
         }

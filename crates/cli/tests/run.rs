@@ -1,0 +1,368 @@
+//! `portwatch run` through the real binary: the honeypot answered by real
+//! clients and checked through the HTTP API, Ctrl-C flushing the current
+//! minute, and a soak run — an hour of firewall log followed at full
+//! speed, the process killed with SIGKILL mid-way and restarted — whose
+//! store equals one `portwatch analyze` of the same file.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// A running `portwatch run`, its API address and its log lines.
+struct Running {
+    child: Child,
+    api: String,
+    logs: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(config: &Path, dir: &Path) -> Running {
+        let mut child = portwatch()
+            .args(["run", "--log-format", "json", "--config"])
+            .arg(config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let api = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no API address; stderr so far:\n{}", seen.join("\n")));
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            if v["fields"]["message"] == "API listening" {
+                let addr = v["fields"]["addr"].as_str().unwrap();
+                break addr.trim_start_matches("http://").to_string();
+            }
+            seen.push(line);
+        };
+        Running {
+            child,
+            api,
+            logs: rx,
+        }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = http_get(&self.api, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The first (only) sensor's health.
+    fn sensor(&self) -> Value {
+        self.get("/api/v1/sensors")["sensors"][0].clone()
+    }
+
+    fn wait_for(&self, what: &str, mut done: impl FnMut(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.sensor();
+            if done(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&mut self, sig: &str) -> Option<i32> {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = self.child.wait().unwrap();
+        // Drain what it logged last, for failure messages.
+        while let Ok(line) = self.logs.recv_timeout(Duration::from_millis(100)) {
+            if line.contains("\"ERROR\"") {
+                eprintln!("{line}");
+            }
+        }
+        status.code()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A TCP port nobody listens on right now (bound, then released).
+fn free_tcp() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_udp() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Connects, reads a banner if `banner`, sends `payload`, closes.
+fn tcp_send(port: u16, payload: &[u8], banner: bool) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = vec![0; 256];
+    let n = if banner { s.read(&mut got).unwrap() } else { 0 };
+    got.truncate(n);
+    s.write_all(payload).unwrap();
+    // Closing our side ends the honeypot's read at once.
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = s.read(&mut [0; 16]);
+    got
+}
+
+/// A minimal TLS 1.2 ClientHello: one cipher suite, no extensions.
+fn client_hello() -> Vec<u8> {
+    let mut body = vec![0x03, 0x03];
+    body.extend([7u8; 32]); // random
+    body.push(0); // session id
+    body.extend([0x00, 0x02, 0x13, 0x01]); // cipher suites
+    body.extend([0x01, 0x00]); // compression: null
+    body.extend([0x00, 0x00]); // no extensions
+    let mut hs = vec![0x01, 0x00, 0x00, body.len() as u8];
+    hs.extend(body);
+    let mut rec = vec![0x16, 0x03, 0x01, 0x00, hs.len() as u8];
+    rec.extend(hs);
+    rec
+}
+
+fn port_payloads(r: &Running, port: u16, proto: &str) -> Value {
+    r.get(&format!("/api/v1/ports/{port}/{proto}/payloads"))
+}
+
+fn signature_names(doc: &Value) -> Vec<String> {
+    doc["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn honeypot_hits_from_real_clients_reach_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (http, tls, ssh, redis) = (free_tcp(), free_tcp(), free_tcp(), free_tcp());
+    let sip = free_udp();
+    let config = dir.path().join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nsensor = \"e2e\"\nmax_pending_events = 1\n\
+             [api]\nlisten = \"127.0.0.1:0\"\n\
+             [honeypot]\naddresses = [\"127.0.0.1\"]\n\
+             tcp_ports = [\"{http}\", \"{tls}\", \"{ssh}\", \"{redis}\"]\nudp_ports = [\"{sip}\"]\n\
+             [honeypot.banners]\n\"{ssh}\" = \"SSH-2.0-OpenSSH_8.9p1\\r\\n\"\n\
+             [honeypot.udp_replies]\n\"{sip}\" = \"SIP/2.0 200 OK\\r\\nVia: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bK-{pad}\\r\\n\\r\\n\"\n\
+             [honeypot.limits]\nidle_after_data_ms = 100\n",
+            pad = "x".repeat(400)
+        ),
+    )
+    .unwrap();
+    let mut r = Running::start(&config, dir.path());
+
+    for _ in 0..3 {
+        tcp_send(
+            http,
+            b"GET /admin HTTP/1.1\r\nHost: x\r\nUser-Agent: zgrab/0.x\r\n\r\n",
+            false,
+        );
+    }
+    tcp_send(tls, &client_hello(), false);
+    let banner = tcp_send(ssh, b"SSH-2.0-libssh_0.9.6\r\n", true);
+    assert_eq!(banner, b"SSH-2.0-OpenSSH_8.9p1\r\n");
+    tcp_send(redis, b"*1\r\n$4\r\nPING\r\n", false);
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let requests: [&[u8]; 3] = [
+        b"OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/UDP nm\r\n\r\n",
+        b"abc",
+        b"OPTIONS sip:nm SIP/2.0\r\n\r\n",
+    ];
+    let mut replies = Vec::new();
+    for req in requests {
+        udp.send_to(req, ("127.0.0.1", sip)).unwrap();
+        let mut buf = [0u8; 2048];
+        if let Ok((n, _)) = udp.recv_from(&mut buf) {
+            // Rule 10: never more bytes back than came in.
+            assert!(
+                n <= req.len(),
+                "reply of {n} bytes to a {}-byte request",
+                req.len()
+            );
+            replies.push(n);
+        }
+    }
+    assert!(
+        !replies.is_empty(),
+        "the configured UDP reply was never sent"
+    );
+
+    let s = r.wait_for("9 honeypot events committed", |s| {
+        s["sources"][0]["events"] == 9 && s["pending_events"] == 0
+    });
+    assert_eq!(s["sources"][0]["name"], "honeypot");
+    assert_eq!(s["sources"][0]["drops"], 0);
+    assert!(s["sources"][0]["detail"]["udp_replies"].as_u64().unwrap() >= 1);
+
+    let top = r.get("/api/v1/ports/top?limit=10");
+    let packets = |port: u16, proto: &str| -> u64 {
+        top["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["port"] == port && p["proto"] == proto)
+            .map_or(0, |p| p["packets"].as_u64().unwrap())
+    };
+    assert_eq!(packets(http, "tcp"), 3, "{top}");
+    assert_eq!(packets(tls, "tcp"), 1);
+    assert_eq!(packets(ssh, "tcp"), 1);
+    assert_eq!(packets(redis, "tcp"), 1);
+    assert_eq!(packets(sip, "udp"), 3);
+
+    let h = port_payloads(&r, http, "tcp");
+    assert_eq!(signature_names(&h), ["http-request"], "{h}");
+    assert_eq!(h["clusters"][0]["count"], 3, "identical requests cluster");
+    assert!(
+        h["clusters"][0]["payload"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /admin HTTP/1.1\\x0d\\x0a")
+    );
+    assert_eq!(
+        signature_names(&port_payloads(&r, tls, "tcp")),
+        ["tls-client-hello"]
+    );
+    assert_eq!(
+        signature_names(&port_payloads(&r, ssh, "tcp")),
+        ["ssh-client"]
+    );
+    assert_eq!(
+        signature_names(&port_payloads(&r, redis, "tcp")),
+        ["redis-resp"]
+    );
+    let u = port_payloads(&r, sip, "udp");
+    assert_eq!(u["payloads"], 3);
+    assert_eq!(u["clusters_total"], 3);
+    assert_eq!(u["signatures"][0]["name"], "sip-options");
+    assert_eq!(u["signatures"][0]["payloads"], 2);
+
+    let (_, metrics) = http_get(&r.api, "/metrics");
+    assert!(
+        metrics.contains("portwatch_live_events{source=\"honeypot\",kind=\"honeypot\"} 9"),
+        "{metrics}"
+    );
+    assert_eq!(r.signal("-TERM"), Some(0), "SIGTERM stops cleanly");
+}
+
+#[test]
+fn ctrl_c_flushes_the_current_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_tcp();
+    let config = dir.path().join("run.toml");
+    // A long lateness: no minute closes during the test, so only the
+    // shutdown can flush.
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nlateness_secs = 3000\n[api]\nlisten = \"127.0.0.1:0\"\n\
+             [honeypot]\naddresses = [\"127.0.0.1\"]\ntcp_ports = [\"{port}\"]\nudp_ports = []\n\
+             [honeypot.limits]\nidle_after_data_ms = 100\n"
+        ),
+    )
+    .unwrap();
+    let mut r = Running::start(&config, dir.path());
+    for i in 0..5 {
+        tcp_send(port, format!("hello {i}\n").as_bytes(), false);
+    }
+    let s = r.wait_for("5 events pending", |s| s["pending_events"] == 5);
+    assert_eq!(s["batches"], 0, "nothing flushed before Ctrl-C: {s}");
+    assert_eq!(r.get("/api/v1/health")["records"], 0);
+    assert_eq!(r.signal("-INT"), Some(0));
+
+    let db = dir.path().join("portwatch-state/portwatch.db");
+    let (code, top) = run_json(&[
+        "report",
+        "top",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let ports = top["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 1, "{top}");
+    assert_eq!(ports[0]["packets"], 5);
+
+    // A restart continues the stream's numbering, and a second Ctrl-C with
+    // nothing new writes nothing.
+    let mut r = Running::start(&config, dir.path());
+    let s = r.sensor();
+    assert_eq!(s["last_seq"], 0, "{s}");
+    assert_eq!(r.signal("-INT"), Some(0));
+    let (_, top) = run_json(&[
+        "report",
+        "top",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(top["ports"][0]["packets"], 5);
+}
