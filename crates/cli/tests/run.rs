@@ -366,3 +366,231 @@ fn ctrl_c_flushes_the_current_minute() {
     ]);
     assert_eq!(top["ports"][0]["packets"], 5);
 }
+
+/// A small deterministic generator (PCG-like LCG), so the soak data is the
+/// same on every run without a dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// An hour of netfilter log (2024-05-01 12:00 to 13:00 UTC): background
+/// from 3,000 sources over 300 ports (a few busy), TCP and UDP, and a
+/// campaign on 5168/tcp from 300 new sources in the last quarter hour;
+/// a few garbage lines.
+fn soak_lines() -> Vec<String> {
+    let mut rng = Lcg(0x5eed);
+    let start = 1_714_564_800i64; // 2024-05-01T12:00:00Z
+    let mut lines = Vec::new();
+    for sec in 0..3600i64 {
+        let n = rng.below(40);
+        for _ in 0..n {
+            let src = rng.below(3000);
+            let (proto, port) = match rng.below(10) {
+                0..=3 => ("TCP", [23, 445, 22, 80][rng.below(4) as usize]),
+                4..=7 => ("TCP", 1 + rng.below(300) as u16),
+                _ => ("UDP", [53, 123, 1900, 5060][rng.below(4) as usize]),
+            };
+            lines.push(netfilter(
+                start + sec,
+                rng.below(1_000_000),
+                src,
+                1 + rng.below(254),
+                proto,
+                port,
+            ));
+        }
+        if sec >= 2700 && rng.below(2) == 0 {
+            let src = 10_000 + rng.below(300);
+            lines.push(netfilter(
+                start + sec,
+                rng.below(1_000_000),
+                src,
+                1 + rng.below(3),
+                "TCP",
+                5168,
+            ));
+        }
+        if sec % 900 == 0 {
+            lines.push("this is not a firewall line\n".to_string());
+        }
+    }
+    lines
+}
+
+fn netfilter(t: i64, micros: u64, src: u64, dst: u64, proto: &str, port: u16) -> String {
+    let hms = t.rem_euclid(86_400);
+    let tail = if proto == "TCP" {
+        "WINDOW=1024 RES=0x00 SYN URGP=0"
+    } else {
+        "LEN=20"
+    };
+    format!(
+        "2024-05-01T{:02}:{:02}:{:02}.{micros:06}+00:00 fw kernel: DROP IN=eth0 OUT= \
+         SRC=203.{}.{}.{} DST=198.18.0.{dst} LEN=44 TTL=50 ID=1 PROTO={proto} SPT=40000 DPT={port} {tail}\n",
+        hms / 3600,
+        hms / 60 % 60,
+        hms % 60,
+        src / 65_536 % 256,
+        src / 256 % 256,
+        src % 256,
+    )
+}
+
+fn append(path: &Path, lines: &[String]) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for chunk in lines.chunks(2000) {
+        f.write_all(chunk.concat().as_bytes()).unwrap();
+        f.flush().unwrap();
+    }
+}
+
+/// Per port: packets, distinct sources, distinct targets.
+fn port_totals(db: &Path) -> Vec<(String, u64, u64, u64, u64)> {
+    let (code, top) = run_json(&[
+        "report",
+        "top",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "--limit",
+        "100000",
+    ]);
+    assert_eq!(code, 0);
+    let mut v: Vec<_> = top["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}/{}", p["port"], p["proto"]),
+                p["packets"].as_u64().unwrap(),
+                p["sources"].as_u64().unwrap(),
+                p["targets"].as_u64().unwrap(),
+                p["active_minutes"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The alerts detection stored.
+fn alerts(db: &Path) -> Vec<Value> {
+    let (code, doc) = run_json(&["alerts", "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0);
+    doc["alerts"].as_array().unwrap().clone()
+}
+
+#[test]
+fn soak_killed_and_restarted_equals_one_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fw.log");
+    let lines = soak_lines();
+    let total = lines.len();
+    let (first, rest) = lines.split_at(total * 2 / 5);
+    let (middle, last) = rest.split_at(rest.len() / 2);
+    let config = dir.path().join("run.toml");
+    let detect = "[detect]\nwarmup_hours = 0.5\n[detect.new_port]\nmin_history_hours = 0.5\n";
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nsensor = \"soak\"\nhoneypot = false\nmax_pending_events = 3000\n\
+             detect_interval_secs = 1\n[api]\nlisten = \"127.0.0.1:0\"\n\
+             [[logs]]\npath = \"{}\"\npoll_ms = 10\n{detect}",
+            log.display()
+        ),
+    )
+    .unwrap();
+    append(&log, first);
+
+    let t0 = Instant::now();
+    let mut r = Running::start(&config, dir.path());
+    append(&log, middle);
+    let s = r.wait_for("half the log committed", |s| {
+        s["sources"][0]["lines"].as_u64().unwrap() as usize > total / 2
+            && s["batches"].as_u64().unwrap() >= 3
+    });
+    eprintln!(
+        "{:?}: killing mid-way at {} lines, {} batches",
+        t0.elapsed(),
+        s["sources"][0]["lines"],
+        s["batches"]
+    );
+    assert_eq!(r.signal("-KILL"), None, "killed by a signal");
+    append(&log, last);
+
+    let mut r = Running::start(&config, dir.path());
+    let resumed = r.sensor();
+    assert!(resumed["last_seq"].as_u64().unwrap() >= 2, "{resumed}");
+    let size = std::fs::metadata(&log).unwrap().len();
+    r.wait_for("the whole log read", |s| {
+        s["sources"][0]["detail"]["offset"] == size
+    });
+    eprintln!("{:?}: caught up", t0.elapsed());
+    let s = r.sensor();
+    let read_again = s["sources"][0]["lines"].as_u64().unwrap();
+    assert!(
+        read_again < total as u64,
+        "the restart resumed, it did not re-read: {s}"
+    );
+    // Ctrl-C commits the tail that no minute close has flushed yet.
+    assert_eq!(r.signal("-INT"), Some(0));
+    let live_db = dir.path().join("portwatch-state/portwatch.db");
+
+    // The oracle: one analyze of the whole file.
+    let analyzed = dir.path().join("analyze.db");
+    let (code, _, err) = run(&[
+        "analyze",
+        log.to_str().unwrap(),
+        "--db",
+        analyzed.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "garbage lines are reported: {err}");
+    let want = port_totals(&analyzed);
+    assert!(want.len() > 300, "{} ports", want.len());
+    let packets: u64 = want.iter().map(|p| p.1).sum();
+    assert_eq!(
+        packets as usize,
+        total - 4,
+        "every netfilter line counted once"
+    );
+    assert_eq!(port_totals(&live_db), want);
+
+    let (a, l) = (alerts(&analyzed), alerts(&live_db));
+    let key = |v: &Vec<Value>| -> Vec<(Value, Value, Value, Value)> {
+        v.iter()
+            .map(|a| {
+                (
+                    a["id"].clone(),
+                    a["state"].clone(),
+                    a["onset"].clone(),
+                    a["peak"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        a.iter().any(|x| x["port"] == 5168),
+        "the 5168 campaign is found: {a:?}"
+    );
+    assert_eq!(key(&l), key(&a), "live alerts equal analyze's");
+}

@@ -113,10 +113,13 @@ fn follow(
             }
         };
         let stats = follower.stats();
+        // The offset read up to (not yet necessarily committed).
+        let offset = follower.position().map(|p| p.offset);
         handle.stats.set_detail(
             id,
             None,
             serde_json::json!({
+                "offset": offset,
                 "rotations": stats.rotations,
                 "truncations": stats.truncations,
                 "lines_cut": stats.lines_cut,
