@@ -1,7 +1,8 @@
 //! What the store knows about an alert beyond the alert itself, gathered
 //! for its advisory: the port's series around it with the baseline band
 //! per bucket, and the distinct sources and targets over its span merged
-//! from the store's sketches.
+//! from the store's sketches, and the payload signatures the honeypot saw
+//! on the port meanwhile.
 
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, Timestamp};
@@ -59,7 +60,10 @@ pub async fn gather(
     // Alert times are whole minutes, so the span is a valid store range.
     let span = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
     let totals = store.port_totals(SeriesClass::Probe, key, span).await?;
+    // What the honeypot heard on the port while the alert lasted.
+    let payloads = crate::payloads::signatures(store, key, Some((alert.onset, end))).await?;
     Ok(Evidence {
+        payloads,
         series: Some(series),
         distinct_sources: totals.as_ref().map(|t| t.sources),
         distinct_targets: totals.as_ref().map(|t| t.targets),

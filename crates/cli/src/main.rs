@@ -21,6 +21,7 @@ mod evidence;
 mod exit;
 mod output;
 mod overlay;
+mod payloads;
 mod progress;
 mod publish;
 mod report;

@@ -300,6 +300,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| overlay.as_ref().and_then(|o| o.band(p.start.secs(), width)))
         .collect();
+    let payloads = crate::payloads::signatures(store.as_ref(), key, None).await?;
     let alert_ids = |p: &portwatch_store::SeriesPoint| -> Vec<String> {
         overlay.as_ref().map_or_else(Vec::new, |o| {
             o.alerts_in(p.start.secs(), p.start.secs() + width.secs())
@@ -333,6 +334,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|o| o.gaps.iter().map(json::Gap::from).collect())
                 .unwrap_or_default(),
+            payloads,
         }),
         Format::Csv => {
             let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
@@ -376,7 +378,13 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
             )?;
             Ok(())
         }
-        Format::Table => write_text(&port_table(&q, &points, &bands, overlay.as_ref())),
+        Format::Table => {
+            let mut s = port_table(&q, &points, &bands, overlay.as_ref());
+            if !payloads.is_empty() {
+                s.push_str(&crate::payloads::table(key, &payloads));
+            }
+            write_text(&s)
+        }
     }?;
     if let Some(path) = &a.chart.chart {
         let opts = crate::chart::size(&a.chart.chart_size)?;

@@ -309,6 +309,30 @@ fn honeypot_hits_from_real_clients_reach_the_api() {
         "{metrics}"
     );
     assert_eq!(r.signal("-TERM"), Some(0), "SIGTERM stops cleanly");
+
+    // `report port` shows what the honeypot saw on the port.
+    let db = dir.path().join("portwatch-state/portwatch.db");
+    let port = format!("{http}/tcp");
+    let (code, doc) = run_json(&[
+        "report",
+        "port",
+        &port,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["payloads"][0]["name"], "http-request", "{doc}");
+    assert_eq!(doc["payloads"][0]["hits"], 3);
+    assert_eq!(doc["payloads"][0]["sources"], 1);
+    let (code, text, _) = run(&["report", "port", &port, "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("Payload signatures the honeypot saw on"),
+        "{text}"
+    );
+    assert!(text.contains("GET /admin HTTP/1.1"), "{text}");
 }
 
 #[test]

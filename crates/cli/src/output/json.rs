@@ -333,6 +333,10 @@ pub struct SeriesDoc {
     /// Spans in the range with no data from any input at all: gaps, not
     /// silence (only computed with the baseline).
     pub gaps: Vec<Gap>,
+    /// Payload signatures the honeypot saw on the port (`portwatch run`),
+    /// absent when it saw none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<portwatch_publish::advisory::PayloadSignature>,
 }
 
 #[derive(Debug, Serialize)]
