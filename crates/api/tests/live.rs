@@ -98,6 +98,11 @@ async fn payloads_and_sensors() {
         "{text}"
     );
 
+    let (_, spec) = get(&app, "/api/v1/openapi.json").await;
+    for path in ["/api/v1/sensors", "/api/v1/ports/{port}/{proto}/payloads"] {
+        assert!(spec["paths"][path]["get"].is_object(), "{path} not in openapi.json");
+    }
+
     let serve = router(ApiState::new(store, Default::default()));
     let (_, none) = get(&serve, "/api/v1/sensors").await;
     assert_eq!(none["live"], false);
