@@ -100,7 +100,10 @@ async fn payloads_and_sensors() {
 
     let (_, spec) = get(&app, "/api/v1/openapi.json").await;
     for path in ["/api/v1/sensors", "/api/v1/ports/{port}/{proto}/payloads"] {
-        assert!(spec["paths"][path]["get"].is_object(), "{path} not in openapi.json");
+        assert!(
+            spec["paths"][path]["get"].is_object(),
+            "{path} not in openapi.json"
+        );
     }
 
     let serve = router(ApiState::new(store, Default::default()));

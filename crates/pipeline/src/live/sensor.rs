@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::clock::MinuteClock;
 use super::stats::{LiveStats, SourceKind};
-use crate::detect::{DetectRunError, Detection, detect_store};
+use crate::detect::{DetectRunError, Detection, IncrementalDetector};
 
 /// How a live sensor runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +113,7 @@ pub struct Sensor {
     cfg: LiveConfig,
     stream: String,
     store: Arc<dyn Store>,
-    detect: Option<DetectConfig>,
+    detector: Option<IncrementalDetector>,
     rx: mpsc::Receiver<Input>,
     stats: LiveStats,
     agg: Aggregator,
@@ -126,6 +126,10 @@ pub struct Sensor {
     clock: MinuteClock,
     merged_since_detect: bool,
     last_detect: Option<i64>,
+    /// Newest event time committed (Unix seconds): with the lateness, how
+    /// far event time has surely progressed (a replayed log's minutes close
+    /// as the replay passes them, not by the wall clock).
+    newest_event: Option<i64>,
     detections: watch::Sender<Option<Arc<Detection>>>,
     summary: LiveSummary,
 }
@@ -172,10 +176,11 @@ impl Sensor {
             s.closed_before = clock.closed_before();
         });
         tracing::info!(%stream, resume_after = ?last, checkpoints = committed.len(), "live sensor opened");
+        let detector = detect.map(IncrementalDetector::new).transpose()?;
         let sensor = Sensor {
             stream,
             store,
-            detect,
+            detector,
             rx,
             stats: stats.clone(),
             agg: Aggregator::new(),
@@ -187,6 +192,7 @@ impl Sensor {
             clock,
             merged_since_detect: true,
             last_detect: None,
+            newest_event: None,
             detections: watch::channel(None).0,
             summary: LiveSummary::default(),
             cfg,
@@ -319,6 +325,22 @@ impl Sensor {
             "live batch committed"
         );
         self.committed.extend(extras.checkpoints);
+        if let Some(last) = batch.counts.last_seen {
+            self.newest_event = Some(
+                self.newest_event
+                    .map_or(last.secs(), |n| n.max(last.secs())),
+            );
+        }
+        // Data for a minute detection already fed: start over, so that the
+        // result stays what one pass over the store gives.
+        let earliest = batch.minutes.iter().map(|(k, _)| k.start).min();
+        if let Some(d) = &mut self.detector
+            && let (Some(fed), Some(early)) = (d.fed_until(), earliest)
+            && early < fed
+        {
+            tracing::debug!(minute = early, "late data: detection starts over");
+            d.reset()?;
+        }
         self.summary.batches += 1;
         self.summary.events += self.pending_events;
         self.summary.last_seq = Some(self.next_seq);
@@ -341,26 +363,50 @@ impl Sensor {
         if let Some(closed) = self.clock.advance(now) {
             self.stats.update(|s| s.closed_before = closed);
             self.flush(now).await?;
-            self.maybe_detect(now).await?;
+            self.maybe_detect(now, false).await?;
         } else if self.flush_due() {
             self.flush(now).await?;
+            self.maybe_detect(now, false).await?;
         }
         Ok(())
     }
 
-    async fn maybe_detect(&mut self, now: i64) -> Result<(), LiveError> {
-        let Some(cfg) = &self.detect else {
+    /// Runs detection over the minutes closed both on the wall clock and in
+    /// event time; `everything` feeds every stored minute (at shutdown).
+    async fn maybe_detect(&mut self, now: i64, everything: bool) -> Result<(), LiveError> {
+        let Some(detector) = &mut self.detector else {
             return Ok(());
         };
         let interval = i64::try_from(self.cfg.detect_interval_secs).unwrap_or(i64::MAX);
         if interval == 0
             || !self.merged_since_detect
-            || self.last_detect.is_some_and(|t| now - t < interval)
+            || (!everything && self.last_detect.is_some_and(|t| now - t < interval))
         {
             return Ok(());
         }
-        let detection = detect_store(&*self.store, cfg).await?;
-        self.merged_since_detect = false;
+        let until = if everything {
+            None
+        } else {
+            let Some(newest) = self.newest_event else {
+                return Ok(());
+            };
+            let lateness = i64::from(self.cfg.lateness_secs);
+            let closed = self.clock.closed_before();
+            // A live source's events are within a minute or two of the wall
+            // clock, and a quiet minute is over when the clock says so. A
+            // replay runs in the past: its minutes close as it passes them.
+            if newest >= closed - 120 {
+                Some(closed)
+            } else {
+                Some((newest - lateness).div_euclid(60) * 60)
+            }
+        };
+        let detection = detector.run(&*self.store, until).await?;
+        // Stored minutes past the bound are fed by a later run.
+        self.merged_since_detect = match (until, self.newest_event) {
+            (Some(u), Some(newest)) => u <= newest,
+            _ => false,
+        };
         self.last_detect = Some(now);
         let alerts = detection.alerts.len() as u64;
         self.stats.update(|s| {
@@ -390,7 +436,11 @@ impl Sensor {
                     Some(input) => {
                         self.handle(input, now_secs());
                         if self.flush_due() {
-                            self.flush(now_secs()).await?;
+                            // A replay at full speed: its minutes close in
+                            // event time, so detection keeps up with it.
+                            let now = now_secs();
+                            self.flush(now).await?;
+                            self.maybe_detect(now, false).await?;
                         }
                     }
                     // Every source is gone: nothing more will come.
@@ -404,8 +454,8 @@ impl Sensor {
         }
         let now = now_secs();
         self.flush(now).await?;
-        self.last_detect = None;
-        self.maybe_detect(now).await?;
+        self.merged_since_detect = true;
+        self.maybe_detect(now, true).await?;
         tracing::info!(
             stream = %self.stream,
             batches = self.summary.batches,
