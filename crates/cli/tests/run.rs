@@ -620,3 +620,113 @@ fn soak_killed_and_restarted_equals_one_analyze() {
     );
     assert_eq!(key(&l), key(&a), "live alerts equal analyze's");
 }
+
+/// Peak resident memory of a process, in KiB (Linux), if readable.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn honeypot_under_load_stays_bounded_and_responsive() {
+    if !Path::new("/proc/self/status").exists() {
+        skip("no /proc: cannot read the process's memory");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_tcp();
+    let config = dir.path().join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api]\nlisten = \"127.0.0.1:0\"\n\
+             [honeypot]\naddresses = [\"127.0.0.1\"]\ntcp_ports = [\"{port}\"]\nudp_ports = []\n\
+             [honeypot.limits]\nmax_connections_per_source = 16\nidle_after_data_ms = 50\n\
+             connection_timeout_ms = 2000\n"
+        ),
+    )
+    .unwrap();
+    let mut r = Running::start(&config, dir.path());
+    let pid = r.child.id();
+    let before = peak_rss_kib(pid).unwrap();
+
+    // 40 connections held open from one source: 16 served, the rest
+    // refused at the per-source cap (and still counted).
+    let held: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    const THREADS: usize = 8;
+    const EACH: usize = 500;
+    let clients: Vec<_> = (0..THREADS)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut done = 0;
+                for i in 0..EACH {
+                    // A refused connection is reset; that is the cap working.
+                    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                        continue;
+                    };
+                    let _ = s.write_all(format!("GET /{t}/{i} HTTP/1.1\r\n\r\n").as_bytes());
+                    let _ = s.shutdown(std::net::Shutdown::Write);
+                    let _ = s.read(&mut [0; 16]);
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    // The API answers while the honeypot is busy.
+    let mut slowest = Duration::ZERO;
+    while clients.iter().any(|c| !c.is_finished()) {
+        let t = Instant::now();
+        let (status, _) = http_get(&r.api, "/api/v1/sensors");
+        assert_eq!(status, 200);
+        slowest = slowest.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let connected: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    drop(held);
+    let total = (connected + 40) as u64;
+    eprintln!("{connected} connections + 40 held; slowest API answer {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "API stalled for {slowest:?}"
+    );
+
+    // Every connection is accounted for: an event, or a counted drop.
+    let s = r.wait_for("every connection accounted for", |s| {
+        let src = &s["sources"][0];
+        src["events"].as_u64().unwrap() + src["detail"]["events_dropped"].as_u64().unwrap() == total
+    });
+    let detail = &s["sources"][0]["detail"];
+    assert!(detail["tcp_refused_source"].as_u64().unwrap() >= 24, "{s}");
+    assert!(
+        detail["tcp_open_high_water"].as_u64().unwrap() <= 1024,
+        "{s}"
+    );
+    let after = peak_rss_kib(pid).unwrap();
+    eprintln!("peak RSS {before} KiB before, {after} KiB after");
+    assert!(
+        after < before + 64 * 1024,
+        "memory grew from {before} to {after} KiB under load"
+    );
+    assert_eq!(r.signal("-INT"), Some(0));
+    let db = dir.path().join("portwatch-state/portwatch.db");
+    let (_, top) = run_json(&[
+        "report",
+        "top",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        top["ports"][0]["packets"].as_u64().unwrap(),
+        s["sources"][0]["events"].as_u64().unwrap(),
+        "every event reached the store"
+    );
+}
