@@ -9,7 +9,9 @@ use portwatch_aggregate::{Aggregator, Batch, BatchId, Observation};
 use portwatch_core::DropReason;
 use portwatch_detect::DetectConfig;
 use portwatch_honeypot::HoneypotEvent;
-use portwatch_store::{LiveExtras, MergeOutcome, PayloadSample, Store, StoreError};
+use portwatch_store::{
+    LiveExtras, MergeOutcome, PAYLOAD_BYTES_KEPT, PayloadSample, Store, StoreError,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::clock::MinuteClock;
@@ -72,6 +74,10 @@ pub enum LiveError {
     #[error("invalid live settings: {0}")]
     Config(String),
 }
+
+/// Payload samples held before a flush is forced: at most about 11 MB
+/// (each keeps at most [`PAYLOAD_BYTES_KEPT`] bytes).
+const MAX_PENDING_PAYLOADS: usize = 10_000;
 
 /// What a source sends to the aggregation task.
 #[derive(Debug)]
@@ -260,7 +266,10 @@ impl Sensor {
                         ts: event.ts.secs(),
                         src: event.src.ip(),
                         signatures: a.matches.iter().map(|m| m.signature.clone()).collect(),
-                        bytes: event.payload.clone(),
+                        // The store keeps no more; holding more would
+                        // only cost memory until the flush.
+                        bytes: event.payload[..event.payload.len().min(PAYLOAD_BYTES_KEPT)]
+                            .to_vec(),
                         len: a.len as u64,
                     });
                 }
@@ -280,6 +289,7 @@ impl Sensor {
     /// the clock.
     pub fn flush_due(&self) -> bool {
         self.pending_events >= self.cfg.max_pending_events
+            || self.payloads.len() >= MAX_PENDING_PAYLOADS
     }
 
     /// Commits everything aggregated so far, open minute included, as the
