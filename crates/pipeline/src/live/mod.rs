@@ -25,7 +25,26 @@
 //! batch and the store merges them into the same bucket (rule 1, and the
 //! mergeability of everything, rule 2). Detection runs over the store after
 //! minutes close, the same function `analyze` runs, so live alerts equal a
-//! batch analysis of the same data.
+//! batch analysis of the same data ([`crate::detect::IncrementalDetector`]
+//! feeds each closed minute once and starts over if data arrives for a
+//! minute it already fed).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use portwatch_pipeline::live::{LiveConfig, Sensor, now_secs};
+//! use portwatch_store::{SqliteStore, Store};
+//!
+//! let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await?);
+//! let (sensor, handle) = Sensor::open(LiveConfig::default(), store, None, now_secs()).await?;
+//! // Sources take clones of `handle` (spawn_log, spawn_honeypot, FrameSource::new).
+//! drop(handle);
+//! // Runs until the future resolves (Ctrl-C in `portwatch run`), then flushes.
+//! let summary = sensor.run(async {}).await?;
+//! assert_eq!(summary.batches, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 
 mod clock;
 mod frames;
