@@ -370,7 +370,8 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn metrics(State(s): State<ApiState>) -> Result<Response, ApiError> {
-    let text = s.metrics.render(s.store.as_ref()).await?;
+    let live = s.live.as_ref().map(|l| l.snapshot());
+    let text = s.metrics.render(s.store.as_ref(), live.as_ref()).await?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -26,6 +26,8 @@
 //! | `/api/v1/health` | liveness, the store's totals and time span |
 //! | `/api/v1/ports/top` | busiest ports over a range (`since`, `until`, `class`, `proto`, `limit`, `order`) |
 //! | `/api/v1/ports/{port}/{proto}/series` | one port's series with its baseline band and alerts (`bucket`, `since`, `until`, `class`) |
+//! | `/api/v1/ports/{port}/{proto}/payloads` | payload signatures and clusters the honeypot recorded on a port (`limit`) |
+//! | `/api/v1/sensors` | the running sensor's sources: counts, errors, drops, last event, lag (`portwatch run` only) |
 //! | `/api/v1/alerts` | stored alerts (`open`, `port`, `since`, `until`) |
 //! | `/api/v1/alerts/{id}` | one alert document |
 //! | `/api/v1/sources` | most active sources (`port`, `limit`, `order`, `since`, `until`) |
@@ -33,6 +35,7 @@
 
 mod error;
 mod handlers;
+mod live;
 mod metrics;
 mod params;
 
@@ -41,6 +44,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use portwatch_detect::DetectConfig;
+use portwatch_pipeline::live::LiveStats;
 use portwatch_store::Store;
 
 pub use error::ApiError;
@@ -55,6 +59,9 @@ pub struct ApiState {
     /// Counters the process keeps (records read, drops, …), exposed at
     /// `/metrics` beside what the store holds.
     pub metrics: Arc<Metrics>,
+    /// The running sensor's health (`portwatch run`); `None` when serving
+    /// a store alone.
+    pub live: Option<LiveStats>,
 }
 
 impl ApiState {
@@ -63,7 +70,14 @@ impl ApiState {
             store,
             detect,
             metrics: Arc::new(Metrics::default()),
+            live: None,
         }
+    }
+
+    /// The same state with a running sensor's health attached.
+    pub fn with_live(mut self, live: LiveStats) -> Self {
+        self.live = Some(live);
+        self
     }
 }
 
@@ -79,6 +93,11 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/ports/{port}/{proto}/series",
             get(handlers::port_series),
         )
+        .route(
+            "/api/v1/ports/{port}/{proto}/payloads",
+            get(live::port_payloads),
+        )
+        .route("/api/v1/sensors", get(live::sensors))
         .route("/api/v1/alerts", get(handlers::alerts))
         .route("/api/v1/alerts/{id}", get(handlers::alert))
         .route("/api/v1/sources", get(handlers::sources))

@@ -2,6 +2,7 @@
 //! records and drops as they happen, rule 4) and gauges read from the store
 //! at scrape time (what it holds, alerts by state).
 
+use portwatch_pipeline::live::SensorHealth;
 use portwatch_store::{AlertsQuery, Store, StoreError};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -46,8 +47,15 @@ impl Metrics {
     }
 
     /// The OpenMetrics text of the counters and of the store's gauges.
-    pub async fn render(&self, store: &dyn Store) -> Result<String, StoreError> {
+    pub async fn render(
+        &self,
+        store: &dyn Store,
+        live: Option<&SensorHealth>,
+    ) -> Result<String, StoreError> {
         let mut reg = Registry::with_prefix("portwatch");
+        if let Some(h) = live {
+            register_live(&mut reg, h);
+        }
         reg.register(
             "records",
             "Records read by this process, by source and class",
@@ -108,4 +116,66 @@ impl Metrics {
         let _ = encode(&mut out, &reg);
         Ok(out)
     }
+}
+
+fn gauge(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A running sensor's per-source counters. They are the sensor's own
+/// running totals (since the process started), exposed as gauges because
+/// the sensor, not this registry, keeps them.
+fn register_live(reg: &mut Registry, h: &SensorHealth) {
+    let per_source = |f: &dyn Fn(&portwatch_pipeline::live::SourceHealth) -> Option<i64>| {
+        let fam: Family<Labels, Gauge> = Family::default();
+        for s in &h.sources {
+            if let Some(v) = f(s) {
+                fam.get_or_create(&vec![
+                    ("source".to_string(), s.name.clone()),
+                    ("kind".to_string(), format!("{:?}", s.kind).to_lowercase()),
+                ])
+                .set(v);
+            }
+        }
+        fam
+    };
+    reg.register(
+        "live_events",
+        "Events aggregated per live source since start",
+        per_source(&|s| Some(gauge(s.events))),
+    );
+    reg.register(
+        "live_lines",
+        "Log lines read per followed log since start",
+        per_source(&|s| Some(gauge(s.lines))),
+    );
+    reg.register(
+        "live_errors",
+        "Unreadable records per live source since start",
+        per_source(&|s| Some(gauge(s.errors))),
+    );
+    reg.register(
+        "live_drops",
+        "Records lost per live source (full queues, refused connections, kernel drops)",
+        per_source(&|s| Some(gauge(s.drops))),
+    );
+    reg.register(
+        "live_lag_seconds",
+        "Wall time minus event time of each live source's newest event",
+        per_source(&|s| s.lag_secs),
+    );
+    let batches: Gauge = Gauge::default();
+    batches.set(gauge(h.batches));
+    reg.register(
+        "live_batches",
+        "Batches the live sensor committed since start",
+        batches,
+    );
+    let pending: Gauge = Gauge::default();
+    pending.set(gauge(h.pending_events));
+    reg.register(
+        "live_pending_events",
+        "Events held in memory for the next flush",
+        pending,
+    );
 }

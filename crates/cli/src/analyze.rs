@@ -120,7 +120,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
 }
 
 /// `+09:00`, `-0500`, `+9` → seconds east of UTC.
-fn parse_utc_offset(s: &str) -> anyhow::Result<i32> {
+pub(crate) fn parse_utc_offset(s: &str) -> anyhow::Result<i32> {
     let (sign, rest) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),
         Some(b'-') => (-1, &s[1..]),

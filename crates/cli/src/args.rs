@@ -31,6 +31,8 @@ pub enum Command {
     Alerts(AlertsArgs),
     /// Serve the read-only HTTP JSON API and Prometheus metrics over a store.
     Serve(ServeArgs),
+    /// Run the live sensor: honeypot, followed logs, detection every minute, publishing and the API.
+    Run(RunArgs),
     /// Write one alert's advisory (Markdown, HTML, JSON or STIX 2.1), targets masked.
     Advisory(AdvisoryArgs),
     /// Write synthetic darknet traffic with scheduled scan campaigns (and a ground-truth JSON).
@@ -47,6 +49,23 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Log lines on stderr as text or as one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// The config file (`[run]`, `[store]`, `[api]`, `[honeypot]`, `[[logs]]`,
+    /// `[detect]`, `[publish]`; see docs/run.example.toml) and detection flags.
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Detection sensitivity: a config file, then flags over it.

@@ -28,6 +28,17 @@ struct ConfigFile {
     publish: PublishConfig,
     #[serde(default)]
     enrich: EnrichConfig,
+    // `portwatch run`'s tables (other commands read and ignore them).
+    #[serde(default)]
+    run: crate::run::RunSection,
+    #[serde(default)]
+    store: crate::run::StoreSection,
+    #[serde(default)]
+    api: crate::run::ApiSection,
+    #[serde(default)]
+    honeypot: Option<portwatch_honeypot::HoneypotConfig>,
+    #[serde(default)]
+    logs: Vec<crate::run::LogSection>,
 }
 
 /// The attribution config: nothing configured, or the file's `[enrich]`;
@@ -37,6 +48,23 @@ pub fn enrich_config(config: Option<&Path>) -> anyhow::Result<EnrichConfig> {
         Some(path) => Ok(read_file(path)?.enrich),
         None => Ok(EnrichConfig::default()),
     }
+}
+
+/// `portwatch run`'s plan: its tables of the config file (or their
+/// defaults without one), validated.
+pub fn run_plan(a: &DetectArgs) -> anyhow::Result<crate::run::RunPlan> {
+    let file = match &a.config {
+        Some(path) => read_file(path)?,
+        None => ConfigFile::default(),
+    };
+    crate::run::plan(
+        &file.run,
+        &file.store,
+        &file.api,
+        file.honeypot.as_ref(),
+        &file.logs,
+        a.config.as_deref(),
+    )
 }
 
 /// The publishing config: defaults (nothing), or the file's `[publish]`;

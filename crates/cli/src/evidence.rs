@@ -1,8 +1,9 @@
 //! What the store knows about an alert beyond the alert itself, gathered
 //! for its advisory: the port's series around it with the baseline band
 //! per bucket, the distinct sources and targets over its span merged
-//! from the store's sketches, and the attribution of its sources (tools,
-//! countries, networks, reputation lists) as `portwatch alerts` shows it.
+//! from the store's sketches, the attribution of its sources (tools,
+//! countries, networks, reputation lists) as `portwatch alerts` shows it,
+//! and the payload signatures the honeypot saw on the port meanwhile.
 
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{BucketWidth, Timestamp};
@@ -70,7 +71,10 @@ pub async fn gather(
             .map(|s| Share::new(s.name.clone(), s.sources))
             .collect()
     };
+    // What the honeypot heard on the port while the alert lasted.
+    let payloads = crate::payloads::signatures(store, key, Some((alert.onset, end))).await?;
     Ok(Evidence {
+        payloads,
         series: Some(series),
         distinct_sources: totals.as_ref().map(|t| t.sources),
         distinct_targets: totals.as_ref().map(|t| t.targets),

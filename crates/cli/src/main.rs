@@ -23,9 +23,11 @@ mod evidence;
 mod exit;
 mod output;
 mod overlay;
+mod payloads;
 mod progress;
 mod publish;
 mod report;
+mod run;
 mod serve;
 mod simulate;
 
@@ -52,12 +54,19 @@ fn main() -> ExitCode {
             return code.into();
         }
     };
-    init_logging(cli.verbose);
+    // A long-running sensor logs what it does by default; one-shot
+    // commands only warn.
+    let (base, format) = match &cli.command {
+        Command::Run(r) => (1, r.log_format),
+        _ => (0, args::LogFormat::Text),
+    };
+    init_logging(cli.verbose + base, format);
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Report(r) => report::run(r),
         Command::Alerts(a) => detect::run_alerts(a).map(|()| exit::Exit::Ok),
         Command::Serve(s) => serve::run(s),
+        Command::Run(r) => run::run(r),
         Command::Advisory(a) => advisory::run(a),
         Command::Simulate(s) => simulate::run(s),
     };
@@ -74,7 +83,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: args::LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -82,8 +91,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        args::LogFormat::Text => fmt.try_init(),
+        args::LogFormat::Json => fmt.json().try_init(),
+    };
 }

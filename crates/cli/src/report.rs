@@ -313,6 +313,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| overlay.as_ref().and_then(|o| o.band(p.start.secs(), width)))
         .collect();
+    let payloads = crate::payloads::signatures(store.as_ref(), key, None).await?;
     let alert_ids = |p: &portwatch_store::SeriesPoint| -> Vec<String> {
         overlay.as_ref().map_or_else(Vec::new, |o| {
             o.alerts_in(p.start.secs(), p.start.secs() + width.secs())
@@ -347,6 +348,7 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                 .map(|o| o.gaps.iter().map(json::Gap::from).collect())
                 .unwrap_or_default(),
             attribution,
+            payloads,
         }),
         Format::Csv => {
             let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
@@ -398,6 +400,9 @@ async fn port(a: PortArgs) -> anyhow::Result<()> {
                 s.push('\n');
             }
             s.push_str(&port_table(&q, &points, &bands, overlay.as_ref()));
+            if !payloads.is_empty() {
+                s.push_str(&crate::payloads::table(key, &payloads));
+            }
             write_text(&s)
         }
     }?;

@@ -66,7 +66,8 @@
 //! `dst` is the listener's address. UDP has no `SO_ORIGINAL_DST`: list UDP
 //! ports explicitly.
 //!
-//! `portwatch run` does not wire this crate in yet.
+//! `portwatch run` runs it from the `[honeypot]` table of its config and
+//! feeds its events to the live sensor (`portwatch_pipeline::live`).
 
 mod config;
 mod error;

@@ -56,20 +56,7 @@ pub async fn detect_store(
     cfg: &DetectConfig,
 ) -> Result<Detection, DetectRunError> {
     let mut detection = run_detector(store, cfg).await?;
-    for alert in &mut detection.alerts {
-        let end = alert.closed.unwrap_or(alert.last_active + 60);
-        let range = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
-        if let Some(t) = store
-            .port_totals(SeriesClass::Probe, alert.key(), range)
-            .await?
-        {
-            alert.during.sources = Some(t.sources);
-            alert.during.targets = Some(t.targets);
-            alert.summarize();
-        }
-    }
-    let records: Vec<AlertRecord> = detection.alerts.iter().map(record).collect();
-    store.replace_alerts(&records).await?;
+    complete(store, &mut detection).await?;
     Ok(detection)
 }
 
@@ -79,6 +66,21 @@ async fn run_detector(store: &dyn Store, cfg: &DetectConfig) -> Result<Detection
     let (Some(&first), Some(&last)) = (active.first(), active.last()) else {
         return Ok(Detection::default());
     };
+    feed(&mut detector, store, &active).await?;
+    Ok(Detection {
+        alerts: detector.alerts().cloned().collect(),
+        gaps: detector.gaps().to_vec(),
+        minutes: active.len() as u64,
+        span: Some((first, last + 60)),
+    })
+}
+
+/// Steps `detector` through the stored minutes `active` (ascending).
+async fn feed(
+    detector: &mut Detector,
+    store: &dyn Store,
+    active: &[i64],
+) -> Result<(), DetectRunError> {
     let mut next = 0;
     // A day at a time, so memory holds one day of minutes, not the store.
     while let Some(&m) = active.get(next) {
@@ -103,12 +105,116 @@ async fn run_detector(store: &dyn Store, cfg: &DetectConfig) -> Result<Detection
             next += 1;
         }
     }
-    Ok(Detection {
-        alerts: detector.alerts().cloned().collect(),
-        gaps: detector.gaps().to_vec(),
-        minutes: active.len() as u64,
-        span: Some((first, last + 60)),
-    })
+    Ok(())
+}
+
+/// Detection for a long-running sensor: the detector keeps its state
+/// between runs and each run feeds only the minutes stored since, so a run
+/// costs the new minutes, not the store's whole history.
+///
+/// It gives exactly [`detect_store`]'s result as long as every minute is
+/// complete when fed: feed only closed minutes, and [`reset`](Self::reset)
+/// when data arrives for a minute already fed (the next run then starts
+/// over from the first stored minute, as `detect_store` does).
+#[derive(Debug)]
+pub struct IncrementalDetector {
+    cfg: DetectConfig,
+    detector: Detector,
+    /// Every stored minute before this has been fed.
+    fed_until: Option<i64>,
+    first: Option<i64>,
+    last: Option<i64>,
+    minutes: u64,
+}
+
+impl IncrementalDetector {
+    pub fn new(cfg: DetectConfig) -> Result<Self, DetectRunError> {
+        Ok(IncrementalDetector {
+            detector: Detector::new(cfg.clone())?,
+            cfg,
+            fed_until: None,
+            first: None,
+            last: None,
+            minutes: 0,
+        })
+    }
+
+    /// Every stored minute before this has been fed (`None`: none yet).
+    pub fn fed_until(&self) -> Option<i64> {
+        self.fed_until
+    }
+
+    /// Forgets everything: the next run feeds from the first stored minute.
+    pub fn reset(&mut self) -> Result<(), DetectRunError> {
+        *self = IncrementalDetector::new(self.cfg.clone())?;
+        Ok(())
+    }
+
+    /// Feeds the stored minutes from where the last run stopped up to
+    /// `until` (exclusive, a whole minute; `None`: everything stored), then
+    /// does what [`detect_store`] does with the alerts: distinct counts
+    /// over each alert's span, and the stored alerts replaced.
+    pub async fn run(
+        &mut self,
+        store: &dyn Store,
+        until: Option<i64>,
+    ) -> Result<Detection, DetectRunError> {
+        let from = self.fed_until;
+        if let (Some(f), Some(u)) = (from, until)
+            && u <= f
+        {
+            return self.finish(store).await;
+        }
+        let range = TimeRange {
+            from: from.map(Timestamp::from_secs),
+            to: until.map(Timestamp::from_secs),
+        };
+        let active = store.active_minutes(range).await?;
+        feed(&mut self.detector, store, &active).await?;
+        if let Some(&f) = active.first() {
+            self.first.get_or_insert(f);
+        }
+        if let Some(&l) = active.last() {
+            self.last = Some(l);
+        }
+        self.minutes += active.len() as u64;
+        self.fed_until = match until {
+            Some(u) => Some(u),
+            None => active.last().map(|l| l + 60).or(from),
+        };
+        self.finish(store).await
+    }
+
+    async fn finish(&self, store: &dyn Store) -> Result<Detection, DetectRunError> {
+        let mut detection = Detection {
+            alerts: self.detector.alerts().cloned().collect(),
+            gaps: self.detector.gaps().to_vec(),
+            minutes: self.minutes,
+            span: self.first.zip(self.last.map(|l| l + 60)),
+        };
+        complete(store, &mut detection).await?;
+        Ok(detection)
+    }
+}
+
+/// Fills in each alert's distinct sources and targets over its span from
+/// the store's sketches and replaces the stored alerts.
+async fn complete(store: &dyn Store, detection: &mut Detection) -> Result<(), DetectRunError> {
+    for alert in &mut detection.alerts {
+        let end = alert.closed.unwrap_or(alert.last_active + 60);
+        let range = TimeRange::new(Timestamp::from_secs(alert.onset), Timestamp::from_secs(end));
+        if let Some(t) = store
+            .port_totals(SeriesClass::Probe, alert.key(), range)
+            .await?
+        {
+            alert.during.sources = Some(t.sources);
+            alert.during.targets = Some(t.targets);
+            alert.summarize();
+        }
+    }
+    let records: Vec<AlertRecord> = detection.alerts.iter().map(record).collect();
+    store.replace_alerts(&records).await?;
+    Ok(())
 }
 
 fn sample(p: &SeriesPoint) -> MinuteSample {

@@ -6,10 +6,13 @@
 //! input's fingerprint and the run's number, which the store merges exactly
 //! once (rule 3). [`detect`] then runs spike detection over the store's
 //! minutes and keeps the alerts beside them. The command-line tool only parses arguments and hands them
-//! here; the long-running `run` will reuse the same stages.
+//! here. [`live`] is the long-running sensor of `portwatch run`: the same
+//! aggregation and store, fed by followed logs, the honeypot and packet
+//! sources, flushed per minute.
 
 pub mod analyze;
 pub mod detect;
+pub mod live;
 
 pub use analyze::{
     AnalyzeError, AnalyzeOptions, AnalyzeReport, BATCH_FORMAT, CaptureOptions, CaptureOutcome,

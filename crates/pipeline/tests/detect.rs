@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use portwatch_aggregate::SeriesClass;
 use portwatch_core::{PortKey, Timestamp};
 use portwatch_detect::{DetectConfig, Detector, MinuteSample};
-use portwatch_pipeline::detect::{detect_store, port_bands};
+use portwatch_pipeline::detect::{IncrementalDetector, detect_store, port_bands};
 use portwatch_pipeline::{AnalyzeOptions, analyze};
 use portwatch_simulate::{SimConfig, simulate};
 use portwatch_store::{AlertsQuery, MinutesQuery, SqliteStore, Store, TimeRange};
@@ -111,4 +111,52 @@ async fn stored_alerts_and_port_bands_match_a_full_run() {
             );
         }
     }
+}
+
+/// What matters of a detection for comparing two: every alert document
+/// (ids, states, transitions, evidence) and the gaps.
+fn essence(d: &portwatch_pipeline::detect::Detection) -> (Vec<String>, Vec<(i64, i64)>) {
+    (
+        d.alerts.iter().map(|a| a.to_json()).collect(),
+        d.gaps.iter().map(|g| (g.start, g.end)).collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_detection_equals_a_full_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_campaign(dir.path()).await;
+    let cfg = DetectConfig::default();
+    let full = detect_store(&store, &cfg).await.unwrap();
+    assert!(!full.alerts.is_empty());
+    let start = store.active_minutes(TimeRange::ALL).await.unwrap()[0];
+
+    // Fed in uneven steps (the campaign and the gap fall inside them), as a
+    // running sensor feeds closed minutes.
+    let mut inc = IncrementalDetector::new(cfg.clone()).unwrap();
+    let mut last = None;
+    for hours in [1, 5, 20, 26, 27, 28, 29] {
+        let until = start - start % 60 + hours * 3600;
+        last = Some(inc.run(&store, Some(until)).await.unwrap());
+        assert_eq!(inc.fed_until(), Some(until));
+    }
+    // Asking again for what was fed feeds nothing and changes nothing.
+    let again = inc.run(&store, inc.fed_until()).await.unwrap();
+    assert_eq!(essence(&again), essence(last.as_ref().unwrap()));
+    let done = inc.run(&store, None).await.unwrap();
+    assert_eq!(essence(&done), essence(&full));
+    assert_eq!(done.minutes, full.minutes);
+    assert_eq!(done.span, full.span);
+    // What it stored is what detect_store stores.
+    let stored = store.alerts(&AlertsQuery::default()).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|r| r.doc.clone()).collect::<Vec<_>>(),
+        full.alerts.iter().map(|a| a.to_json()).collect::<Vec<_>>()
+    );
+
+    // After a reset it starts over and still agrees.
+    inc.reset().unwrap();
+    assert_eq!(inc.fed_until(), None);
+    let over = inc.run(&store, None).await.unwrap();
+    assert_eq!(essence(&over), essence(&full));
 }

@@ -34,6 +34,7 @@
 //! ```
 
 mod error;
+mod live;
 mod plan;
 mod query;
 mod range;
@@ -41,10 +42,14 @@ mod reduce;
 mod sqlite;
 
 use async_trait::async_trait;
-use portwatch_aggregate::{Batch, SeriesClass};
+use portwatch_aggregate::{Batch, BatchId, SeriesClass};
 use portwatch_core::PortKey;
 
 pub use error::StoreError;
+pub use live::{
+    LiveExtras, PAYLOAD_BYTES_KEPT, PAYLOAD_SOURCES_KEPT, PayloadCluster, PayloadSample,
+    PayloadsQuery,
+};
 pub use query::{
     AlertRecord, AlertsQuery, DeliveriesQuery, MergeOutcome, MinuteBucket, MinutesQuery, Order,
     PortTotals, SeriesPoint, SeriesQuery, SourceOrder, SourceTotals, SourcesQuery, StoreTotals,
@@ -120,6 +125,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Recorded deliveries, by key then sink.
     async fn deliveries(&self, q: &DeliveriesQuery) -> Result<Vec<StoredDelivery>, StoreError>;
+
+    /// [`Store::merge_batch`] plus what a live sensor keeps with it (payload
+    /// samples, checkpoints), in the same transaction: all of it lands once
+    /// or not at all, so a checkpoint never runs ahead of the totals.
+    async fn merge_live(
+        &self,
+        batch: &Batch,
+        extras: &LiveExtras,
+    ) -> Result<MergeOutcome, StoreError>;
+
+    /// Merges payload samples alone, exactly once per `id` (an id shared
+    /// with batches: it claims the id like an empty batch would).
+    async fn merge_payloads(
+        &self,
+        id: &BatchId,
+        payloads: &[PayloadSample],
+    ) -> Result<MergeOutcome, StoreError>;
+
+    /// Payload clusters, most frequent first.
+    async fn payloads(&self, q: &PayloadsQuery) -> Result<Vec<PayloadCluster>, StoreError>;
+
+    /// A stream's checkpoints as last committed, by name.
+    async fn checkpoints(&self, stream: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The highest sequence number merged for `stream`, if any: where a
+    /// restarted sensor continues.
+    async fn last_seq(&self, stream: &str) -> Result<Option<u64>, StoreError>;
 }
 
 /// Opens the store a user named: a file path or `sqlite:` URL opens (or

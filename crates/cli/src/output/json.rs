@@ -343,6 +343,10 @@ pub struct SeriesDoc {
     /// only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<crate::attrib::AttributionDoc>,
+    /// Payload signatures the honeypot saw on the port (`portwatch run`),
+    /// absent when it saw none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<portwatch_publish::advisory::PayloadSignature>,
 }
 
 /// `portwatch report sources --format json`.

@@ -3,6 +3,7 @@
 mod alerts;
 mod codec;
 mod deliveries;
+mod live;
 mod minutes;
 mod read;
 mod schema;
@@ -28,9 +29,10 @@ use tokio::sync::Mutex;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    AlertRecord, AlertsQuery, DeliveriesQuery, MergeOutcome, MinuteBucket, MinutesQuery,
-    PortTotals, SeriesPoint, SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError,
-    StoreTotals, StoredDelivery, TimeRange, TopPortsQuery,
+    AlertRecord, AlertsQuery, BatchId, DeliveriesQuery, LiveExtras, MergeOutcome, MinuteBucket,
+    MinutesQuery, PayloadCluster, PayloadSample, PayloadsQuery, PortTotals, SeriesPoint,
+    SeriesQuery, SourceTotals, SourcesQuery, Store, StoreError, StoreTotals, StoredDelivery,
+    TimeRange, TopPortsQuery,
 };
 
 /// SQLite's result code for "file is not a database".
@@ -149,7 +151,7 @@ pub(crate) fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
 impl Store for SqliteStore {
     async fn merge_batch(&self, batch: &Batch) -> Result<MergeOutcome, StoreError> {
         let _one_writer = self.writer.lock().await;
-        write::merge_batch(self.pool(), batch).await
+        write::merge_batch(self.pool(), batch, None).await
     }
 
     async fn describe_stream(&self, stream: &str, label: &str) -> Result<(), StoreError> {
@@ -214,5 +216,44 @@ impl Store for SqliteStore {
 
     async fn deliveries(&self, q: &DeliveriesQuery) -> Result<Vec<StoredDelivery>, StoreError> {
         deliveries::select(self.pool(), q).await
+    }
+
+    async fn merge_live(
+        &self,
+        batch: &Batch,
+        extras: &LiveExtras,
+    ) -> Result<MergeOutcome, StoreError> {
+        let _one_writer = self.writer.lock().await;
+        write::merge_batch(self.pool(), batch, Some(extras)).await
+    }
+
+    async fn merge_payloads(
+        &self,
+        id: &BatchId,
+        payloads: &[PayloadSample],
+    ) -> Result<MergeOutcome, StoreError> {
+        let batch = Batch {
+            id: id.clone(),
+            minutes: Vec::new(),
+            sources: Vec::new(),
+            counts: Default::default(),
+        };
+        let extras = LiveExtras {
+            payloads: payloads.to_vec(),
+            checkpoints: Vec::new(),
+        };
+        self.merge_live(&batch, &extras).await
+    }
+
+    async fn payloads(&self, q: &PayloadsQuery) -> Result<Vec<PayloadCluster>, StoreError> {
+        live::select(self.pool(), q).await
+    }
+
+    async fn checkpoints(&self, stream: &str) -> Result<Vec<(String, String)>, StoreError> {
+        live::checkpoints(self.pool(), stream).await
+    }
+
+    async fn last_seq(&self, stream: &str) -> Result<Option<u64>, StoreError> {
+        live::last_seq(self.pool(), stream).await
     }
 }

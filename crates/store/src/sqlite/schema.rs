@@ -124,7 +124,43 @@ const V3: &[&str] = &[
 /// tool counts: the empty default, which reads as "none recognised".
 const V4: &[&str] = &["ALTER TABLE source_days ADD COLUMN tools TEXT NOT NULL DEFAULT ''"];
 
-const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4];
+
+/// Version 5, live sensing: payload clusters from the honeypot (per protocol, port and
+/// payload hash, with a bounded set of their sources) and per-stream
+/// checkpoints such as a followed log's position. Both are written in the
+/// transaction of the batch they came with.
+const V5: &[&str] = &[
+    "CREATE TABLE payloads (
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        -- comma-separated signature names, best first
+        signatures TEXT NOT NULL,
+        -- the whole payload's length; bytes keeps a bounded prefix
+        len INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        sources_capped INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (proto, port, hash)
+    ) WITHOUT ROWID",
+    "CREATE TABLE payload_sources (
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        addr BLOB NOT NULL,
+        PRIMARY KEY (proto, port, hash, addr)
+    ) WITHOUT ROWID",
+    "CREATE TABLE checkpoints (
+        stream TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (stream, name)
+    ) WITHOUT ROWID",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -18,7 +18,7 @@ use super::codec::{self, class_code, int, series_columns};
 use crate::error::db;
 use crate::plan::{self, Staged};
 use crate::range::floor_to;
-use crate::{MergeOutcome, StoreError};
+use crate::{LiveExtras, MergeOutcome, StoreError};
 
 const DAY: i64 = 86_400;
 
@@ -30,6 +30,7 @@ pub(super) const ROWS_PER_STATEMENT: usize = 256;
 pub(crate) async fn merge_batch(
     pool: &SqlitePool,
     batch: &Batch,
+    live: Option<&LiveExtras>,
 ) -> Result<MergeOutcome, StoreError> {
     // IMMEDIATE takes the write lock up front, so two writers queue on the
     // busy timeout instead of one failing when it upgrades from reading.
@@ -54,6 +55,9 @@ pub(crate) async fn merge_batch(
     merge_counts(&mut tx, batch).await?;
     merge_series(&mut tx, batch).await?;
     super::source_days::merge(&mut tx, batch).await?;
+    if let Some(extras) = live {
+        super::live::merge(&mut tx, &batch.id.stream, extras).await?;
+    }
     tx.commit().await.map_err(db("committing a merge"))?;
     tracing::debug!(
         stream = %batch.id.stream,

@@ -92,13 +92,17 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         for step in [
             "DROP TABLE deliveries",
             "ALTER TABLE source_days DROP COLUMN tools",
+            // Later versions' tables go too.
+            "DROP TABLE payloads",
+            "DROP TABLE payload_sources",
+            "DROP TABLE checkpoints",
             "DELETE FROM portwatch_schema WHERE version >= 3",
         ] {
             sqlx::query(step).execute(&pool).await.expect("downgrade");
         }
         pool.close().await;
     }
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     let store = SqliteStore::open(&path).await.expect("migrate");
     store
         .record_delivery(&delivery("a1-closed-z", "stdout", "delivered"))

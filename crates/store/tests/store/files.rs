@@ -95,13 +95,17 @@ async fn a_version_3_store_gains_tool_counts() {
         store.merge_batch(&b).await.expect("merge");
         store.close().await;
     }
-    // Back to what a version 3 build wrote: no tools column.
+    // Back to what a version 3 build wrote: no tools column (nor the
+    // later live-sensing tables).
     {
         let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
         let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
         for step in [
             "ALTER TABLE source_days DROP COLUMN tools",
-            "DELETE FROM portwatch_schema WHERE version = 4",
+            "DROP TABLE payloads",
+            "DROP TABLE payload_sources",
+            "DROP TABLE checkpoints",
+            "DELETE FROM portwatch_schema WHERE version >= 4",
         ] {
             sqlx::query(step).execute(&pool).await.expect(step);
         }

@@ -5,6 +5,7 @@ mod deliveries;
 mod events;
 mod files;
 mod late;
+mod live;
 mod model;
 mod once;
 mod props;

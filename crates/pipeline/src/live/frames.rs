@@ -1,0 +1,84 @@
+//! Captured frames as a live source: whatever reads packets (libpcap,
+//! AF_PACKET, a test) hands each frame here with its link type and time;
+//! frames are decoded with [`portwatch_decode::decode`] and sent on in runs.
+
+use portwatch_aggregate::Observation;
+use portwatch_core::{DropReason, Timestamp};
+use portwatch_decode::LinkType;
+
+use super::sensor::{Input, LiveHandle, register};
+use super::stats::SourceKind;
+
+/// Frames decoded per message to the sensor.
+const RUN: usize = 1024;
+
+/// A packet source's end of the pipeline. Call [`FrameSource::push`] per
+/// frame and [`FrameSource::flush`] when the source goes idle (a capture
+/// read timeout), so a quiet link's last frames are not held back.
+#[derive(Debug)]
+pub struct FrameSource {
+    handle: LiveHandle,
+    id: usize,
+    observations: Vec<Observation>,
+    errors: Vec<DropReason>,
+}
+
+/// The sensor has stopped; the packet source should stop too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the live sensor has stopped")]
+pub struct SensorGone;
+
+impl FrameSource {
+    /// A source named e.g. `capture:eth0`.
+    pub fn new(handle: &LiveHandle, name: &str) -> Self {
+        FrameSource {
+            id: register(handle, name, SourceKind::Packets),
+            handle: handle.clone(),
+            observations: Vec::with_capacity(RUN),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Decodes one frame; `orig_len` is its length on the wire. Blocks
+    /// while the sensor's queue is full (the capture's own buffer, and its
+    /// kernel drop counter, take the overflow).
+    pub fn push(
+        &mut self,
+        link: LinkType,
+        ts: Timestamp,
+        data: &[u8],
+        orig_len: u32,
+    ) -> Result<(), SensorGone> {
+        match portwatch_decode::decode(link, ts, data, orig_len) {
+            Ok(ev) => self.observations.push(Observation::of(&ev)),
+            Err(reason) => self.errors.push(reason),
+        }
+        if self.observations.len() + self.errors.len() >= RUN {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is buffered.
+    pub fn flush(&mut self) -> Result<(), SensorGone> {
+        if self.observations.is_empty() && self.errors.is_empty() {
+            return Ok(());
+        }
+        let input = Input::Events {
+            source: self.id,
+            observations: std::mem::replace(&mut self.observations, Vec::with_capacity(RUN)),
+            errors: std::mem::take(&mut self.errors),
+            lines: 0,
+            checkpoint: None,
+        };
+        self.handle.tx.blocking_send(input).map_err(|_| SensorGone)
+    }
+
+    /// Records frames the kernel or the capture library dropped (they
+    /// were never seen, so they are drops, not errors).
+    pub fn set_drops(&self, dropped: u64) {
+        self.handle
+            .stats
+            .set_detail(self.id, Some(dropped), serde_json::Value::Null);
+    }
+}
