@@ -116,7 +116,7 @@ impl Attribution {
             country: geo.then(|| labels.country.clone()),
             asn: geo.then_some(labels.asn),
             as_org: geo.then(|| labels.as_org.clone()),
-            lists: (self.enricher.list_names().next().is_some()).then(|| labels.lists.clone()),
+            lists: self.enricher.has_lists().then(|| labels.lists.clone()),
             research: self
                 .enricher
                 .has_research()
@@ -154,7 +154,7 @@ impl Attribution {
             v.truncate(TOP_LABELS);
             v
         };
-        let lists = (self.enricher.list_names().next().is_some()).then(|| {
+        let lists = self.enricher.has_lists().then(|| {
             self.enricher
                 .list_names()
                 .map(|name| {

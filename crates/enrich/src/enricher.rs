@@ -97,6 +97,10 @@ impl Enricher {
         self.geo.is_some()
     }
 
+    pub fn has_lists(&self) -> bool {
+        !self.lists.lists().is_empty()
+    }
+
     pub fn has_research(&self) -> bool {
         self.research.is_some()
     }
