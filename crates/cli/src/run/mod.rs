@@ -25,6 +25,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let plan = crate::detect::run_plan(&a.detect)?;
     let detect = crate::detect::config(&a.detect)?;
     let publish = crate::detect::publish_config(&a.detect)?;
+    let attrib = crate::attrib::Attribution::from_config(a.detect.config.as_deref())?;
     let signatures = match &plan.signatures {
         Some(p) => SignatureSet::load(p),
         None => SignatureSet::builtin(),
@@ -34,7 +35,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(plan, detect, publish, Arc::new(signatures)))?;
+    runtime.block_on(serve(plan, detect, publish, attrib, Arc::new(signatures)))?;
     Ok(Exit::Ok)
 }
 
@@ -42,6 +43,7 @@ async fn serve(
     plan: RunPlan,
     detect: portwatch_detect::DetectConfig,
     publish: crate::publish::PublishConfig,
+    attrib: crate::attrib::Attribution,
     signatures: Arc<SignatureSet>,
 ) -> anyhow::Result<()> {
     if !plan.store.contains(':') || plan.store.starts_with("sqlite:") {
@@ -124,13 +126,13 @@ async fn serve(
     let publisher = (!publish.is_off()).then(|| {
         let mut detections = sensor.detections();
         let store = store.clone();
-        let (publish, detect) = (publish.clone(), detect.clone());
+        let (publish, detect, attrib) = (publish.clone(), detect.clone(), attrib.clone());
         tokio::spawn(async move {
             while detections.changed().await.is_ok() {
                 let Some(d) = detections.borrow_and_update().clone() else {
                     continue;
                 };
-                match crate::publish::run(&*store, &publish, &detect, &d.alerts).await {
+                match crate::publish::run(&*store, &publish, &detect, &attrib, &d.alerts).await {
                     Ok(p) => tracing::info!(
                         files = p.files.len(),
                         deliveries = p.deliveries.len(),

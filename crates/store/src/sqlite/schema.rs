@@ -124,7 +124,6 @@ const V3: &[&str] = &[
 /// tool counts: the empty default, which reads as "none recognised".
 const V4: &[&str] = &["ALTER TABLE source_days ADD COLUMN tools TEXT NOT NULL DEFAULT ''"];
 
-
 /// Version 5, live sensing: payload clusters from the honeypot (per protocol, port and
 /// payload hash, with a bounded set of their sources) and per-stream
 /// checkpoints such as a followed log's position. Both are written in the
