@@ -537,7 +537,8 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         format!(
             "[run]\nsensor = \"soak\"\nhoneypot = false\nmax_pending_events = 3000\n\
              detect_interval_secs = 1\n[api]\nlisten = \"127.0.0.1:0\"\n\
-             [[logs]]\npath = \"{}\"\npoll_ms = 10\n{detect}",
+             [[logs]]\npath = \"{}\"\npoll_ms = 10\n{detect}\
+             [publish]\njsonl = \"events.jsonl\"\n",
             log.display()
         ),
     )
@@ -589,6 +590,7 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         analyzed.to_str().unwrap(),
         "--config",
         config.to_str().unwrap(),
+        "--no-publish",
     ]);
     assert_eq!(code, 3, "garbage lines are reported: {err}");
     let want = port_totals(&analyzed);
@@ -619,6 +621,33 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         "the 5168 campaign is found: {a:?}"
     );
     assert_eq!(key(&l), key(&a), "live alerts equal analyze's");
+
+    // Publishing ran on the live alerts: each transition once, across the
+    // kill and the restart.
+    let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let keys: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = keys.iter().collect();
+    assert_eq!(
+        unique.len(),
+        keys.len(),
+        "a transition published twice: {keys:?}"
+    );
+    let wave = a.iter().find(|x| x["port"] == 5168).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        keys.iter().any(|k| k.starts_with(&wave)),
+        "{wave} not published: {keys:?}"
+    );
 }
 
 /// Peak resident memory of a process, in KiB (Linux), if readable.
