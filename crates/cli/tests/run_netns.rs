@@ -252,6 +252,10 @@ fn nmap_and_hping3_against_the_honeypot_in_a_namespace() {
         sip.contains(&"sip-options".to_string()),
         "5060/udp: {sip:?}"
     );
+    assert!(
+        memcached.contains(&"memcached-udp".to_string()),
+        "11211/udp: {memcached:?}"
+    );
     let db = dir.path().join("portwatch-state/portwatch.db");
     let (_, top) = run_json(&[
         "report",
