@@ -759,3 +759,127 @@ fn honeypot_under_load_stays_bounded_and_responsive() {
         "every event reached the store"
     );
 }
+
+/// The advisory of an alert lists the payload signatures the honeypot saw
+/// on its port during the alert, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisories_carry_the_payloads_seen_during_the_alert() {
+    use portwatch_store::{AlertsQuery, PayloadSample, SqliteStore, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("sim.pcap");
+    let db = dir.path().join("a.db");
+    let (code, _, err) = run(&[
+        "simulate",
+        "--out",
+        pcap.to_str().unwrap(),
+        "--hours",
+        "30",
+        "--packets",
+        "100000",
+        "--sources",
+        "2000",
+        "--seed",
+        "9",
+        "--campaign",
+        "5168/tcp@26h+2h,sources=300,targets=3,tool=masscan,ramp=taper",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "analyze",
+        pcap.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let port = "5168/tcp".parse().unwrap();
+    let store = SqliteStore::open(&db).await.unwrap();
+    let alert = store
+        .alerts(&AlertsQuery {
+            port: Some(port),
+            ..AlertsQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("an alert on 5168/tcp");
+    let sample = |ts: i64, src: u8, sig: &str, bytes: &[u8]| PayloadSample {
+        port,
+        hash: u64::from(src) << 8 | bytes.len() as u64,
+        ts,
+        src: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, src)),
+        signatures: vec![sig.to_string()],
+        bytes: bytes.to_vec(),
+        len: bytes.len() as u64,
+    };
+    let rpc = b"\x05\x00\x0b\x03\x10\x00\x00\x00";
+    store
+        .merge_payloads(
+            &portwatch_aggregate::BatchId {
+                stream: "live:test".into(),
+                seq: 0,
+            },
+            &[
+                sample(alert.onset + 60, 1, "trendmicro-serverprotect-rpc", rpc),
+                sample(alert.onset + 120, 1, "trendmicro-serverprotect-rpc", rpc),
+                // Ten days before the alert: not its evidence.
+                sample(
+                    alert.onset - 864_000,
+                    2,
+                    "http-request",
+                    b"GET / HTTP/1.1\r\n",
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    let (code, md, err) = run(&[
+        "advisory",
+        &alert.id,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "md",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.contains("Payload signatures seen by the honeypot"),
+        "{md}"
+    );
+    assert!(md.contains("trendmicro-serverprotect-rpc"), "{md}");
+    assert!(
+        !md.contains("http-request"),
+        "outside the alert's span: {md}"
+    );
+    let (_, json) = run_json(&[
+        "advisory",
+        &alert.id,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let text = json.to_string();
+    assert!(text.contains("\"hits\":2"), "{text}");
+    // `report port` shows both, over all time.
+    let (_, doc) = run_json(&[
+        "report",
+        "port",
+        "5168/tcp",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let names: Vec<&str> = doc["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["trendmicro-serverprotect-rpc", "http-request"]);
+}
