@@ -537,7 +537,8 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         format!(
             "[run]\nsensor = \"soak\"\nhoneypot = false\nmax_pending_events = 3000\n\
              detect_interval_secs = 1\n[api]\nlisten = \"127.0.0.1:0\"\n\
-             [[logs]]\npath = \"{}\"\npoll_ms = 10\n{detect}",
+             [[logs]]\npath = \"{}\"\npoll_ms = 10\n{detect}\
+             [publish]\njsonl = \"events.jsonl\"\n",
             log.display()
         ),
     )
@@ -589,6 +590,7 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         analyzed.to_str().unwrap(),
         "--config",
         config.to_str().unwrap(),
+        "--no-publish",
     ]);
     assert_eq!(code, 3, "garbage lines are reported: {err}");
     let want = port_totals(&analyzed);
@@ -619,6 +621,33 @@ fn soak_killed_and_restarted_equals_one_analyze() {
         "the 5168 campaign is found: {a:?}"
     );
     assert_eq!(key(&l), key(&a), "live alerts equal analyze's");
+
+    // Publishing ran on the live alerts: each transition once, across the
+    // kill and the restart.
+    let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let keys: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = keys.iter().collect();
+    assert_eq!(
+        unique.len(),
+        keys.len(),
+        "a transition published twice: {keys:?}"
+    );
+    let wave = a.iter().find(|x| x["port"] == 5168).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        keys.iter().any(|k| k.starts_with(&wave)),
+        "{wave} not published: {keys:?}"
+    );
 }
 
 /// Peak resident memory of a process, in KiB (Linux), if readable.
@@ -729,4 +758,128 @@ fn honeypot_under_load_stays_bounded_and_responsive() {
         s["sources"][0]["events"].as_u64().unwrap(),
         "every event reached the store"
     );
+}
+
+/// The advisory of an alert lists the payload signatures the honeypot saw
+/// on its port during the alert, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisories_carry_the_payloads_seen_during_the_alert() {
+    use portwatch_store::{AlertsQuery, PayloadSample, SqliteStore, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("sim.pcap");
+    let db = dir.path().join("a.db");
+    let (code, _, err) = run(&[
+        "simulate",
+        "--out",
+        pcap.to_str().unwrap(),
+        "--hours",
+        "30",
+        "--packets",
+        "100000",
+        "--sources",
+        "2000",
+        "--seed",
+        "9",
+        "--campaign",
+        "5168/tcp@26h+2h,sources=300,targets=3,tool=masscan,ramp=taper",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "analyze",
+        pcap.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let port = "5168/tcp".parse().unwrap();
+    let store = SqliteStore::open(&db).await.unwrap();
+    let alert = store
+        .alerts(&AlertsQuery {
+            port: Some(port),
+            ..AlertsQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("an alert on 5168/tcp");
+    let sample = |ts: i64, src: u8, sig: &str, bytes: &[u8]| PayloadSample {
+        port,
+        hash: u64::from(src) << 8 | bytes.len() as u64,
+        ts,
+        src: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, src)),
+        signatures: vec![sig.to_string()],
+        bytes: bytes.to_vec(),
+        len: bytes.len() as u64,
+    };
+    let rpc = b"\x05\x00\x0b\x03\x10\x00\x00\x00";
+    store
+        .merge_payloads(
+            &portwatch_aggregate::BatchId {
+                stream: "live:test".into(),
+                seq: 0,
+            },
+            &[
+                sample(alert.onset + 60, 1, "trendmicro-serverprotect-rpc", rpc),
+                sample(alert.onset + 120, 1, "trendmicro-serverprotect-rpc", rpc),
+                // Ten days before the alert: not its evidence.
+                sample(
+                    alert.onset - 864_000,
+                    2,
+                    "http-request",
+                    b"GET / HTTP/1.1\r\n",
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    let (code, md, err) = run(&[
+        "advisory",
+        &alert.id,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "md",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.contains("Payload signatures seen by the honeypot"),
+        "{md}"
+    );
+    assert!(md.contains("trendmicro-serverprotect-rpc"), "{md}");
+    assert!(
+        !md.contains("http-request"),
+        "outside the alert's span: {md}"
+    );
+    let (_, json) = run_json(&[
+        "advisory",
+        &alert.id,
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let text = json.to_string();
+    assert!(text.contains("\"hits\":2"), "{text}");
+    // `report port` shows both, over all time.
+    let (_, doc) = run_json(&[
+        "report",
+        "port",
+        "5168/tcp",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let names: Vec<&str> = doc["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["trendmicro-serverprotect-rpc", "http-request"]);
 }

@@ -216,3 +216,80 @@ async fn a_followed_log_restarts_without_loss_or_double_counting() {
     let got: u64 = top(&store).await.iter().map(|p| p.1).sum();
     assert_eq!(got, 2000);
 }
+
+/// An Ethernet frame carrying an IPv4 TCP SYN from 192.0.2.`src` to
+/// 198.18.0.1:`port`.
+fn syn_frame(src: u8, port: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend([0x08, 0x00]);
+    let mut ip = vec![
+        0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 192, 0, 2, src, 198, 18, 0, 1,
+    ];
+    let mut tcp = vec![0u8; 20];
+    tcp[0..2].copy_from_slice(&40000u16.to_be_bytes());
+    tcp[2..4].copy_from_slice(&port.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x02; // SYN
+    ip.append(&mut tcp);
+    f.append(&mut ip);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_from_a_packet_source_are_decoded_and_counted() {
+    use portwatch_decode::LinkType;
+    use portwatch_pipeline::live::FrameSource;
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
+        .await
+        .expect("open");
+    let mut source = FrameSource::new(&handle, "capture:test");
+    let stats = handle.stats.clone();
+    drop(handle);
+    let feeder = std::thread::spawn(move || {
+        let t0 = Timestamp::from_secs(1_714_564_800);
+        for i in 0..2500u32 {
+            let frame = syn_frame((i % 100) as u8, 443 + (i % 2) as u16);
+            source
+                .push(LinkType::ETHERNET, t0, &frame, frame.len() as u32)
+                .expect("sensor running");
+        }
+        // A frame cut inside its IP header: an error, not an event.
+        let frame = syn_frame(1, 443);
+        source
+            .push(LinkType::ETHERNET, t0, &frame[..20], 20)
+            .expect("running");
+        // A frame truncated by the capture's snaplen.
+        source
+            .push(LinkType::ETHERNET, t0, &frame[..30], frame.len() as u32)
+            .expect("running");
+        source.set_drops(7);
+        source.flush().expect("running");
+    });
+    let watch = stats.clone();
+    let run = tokio::spawn(sensor.run(async move {
+        while watch.snapshot().sources[0].events + watch.snapshot().sources[0].errors < 2502 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }));
+    feeder.join().expect("feeder");
+    run.await.expect("join").expect("run");
+    let s = stats.snapshot();
+    let src = &s.sources[0];
+    assert_eq!(
+        (src.name.as_str(), src.kind),
+        ("capture:test", SourceKind::Packets)
+    );
+    assert_eq!((src.events, src.errors, src.drops), (2500, 2, 7));
+    assert_eq!(
+        top(&*store).await,
+        // Even frames go to 443 from the even sources, odd to 444 from the odd.
+        vec![
+            ("443/tcp".to_string(), 1250, 50),
+            ("444/tcp".to_string(), 1250, 50)
+        ]
+    );
+    let totals = store.totals().await.expect("totals");
+    assert_eq!(totals.counts.dropped_total(), 2);
+}
