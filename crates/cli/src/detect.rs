@@ -39,6 +39,8 @@ struct ConfigFile {
     honeypot: Option<portwatch_honeypot::HoneypotConfig>,
     #[serde(default)]
     logs: Vec<crate::run::LogSection>,
+    #[serde(default)]
+    capture: Vec<portwatch_capture::CaptureConfig>,
 }
 
 /// The attribution config: nothing configured, or the file's `[enrich]`;
@@ -63,6 +65,7 @@ pub fn run_plan(a: &DetectArgs) -> anyhow::Result<crate::run::RunPlan> {
         &file.api,
         file.honeypot.as_ref(),
         &file.logs,
+        &file.capture,
         a.config.as_deref(),
     )
 }

@@ -1,13 +1,16 @@
 //! `portwatch run` against real scanners: a network namespace joined to
 //! the test's by a veth pair (198.18.7.0/30, benchmarking space; nothing is
-//! sent anywhere else), portwatch's honeypot and API inside it, nmap (a SYN
-//! scan with `-sV` service probes, and UDP probes) and hping3 (UDP) outside.
-//! Checked through the API: the ports scanned are counted, nmap's probes
-//! are recognised by their payload signatures; and in a tshark capture of
-//! the veth: no UDP reply of the honeypot is longer than its request.
+//! sent anywhere else), portwatch capturing on its end of the veth and
+//! running its honeypot and API inside it, nmap (a SYN scan with `-sV`
+//! service probes, and UDP probes) and hping3 (UDP) outside. Checked
+//! through the API and the store: the probes per port equal, exactly, what
+//! tshark counts in its own capture of the same veth (the honeypot adds
+//! payloads, not a second count); nmap's probes are recognised by their
+//! payload signatures; no packet was dropped; and in tshark's capture no UDP
+//! reply of the honeypot is longer than its request.
 //!
 //! Needs root, `ip`, `nmap`, `hping3` and `tshark`; prints `skipped: …`
-//! otherwise. (Live capture of the same traffic lands with crates/capture.)
+//! otherwise.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -24,6 +27,7 @@ use serde_json::Value;
 
 const OUTSIDE: &str = "198.18.7.1";
 const INSIDE: &str = "198.18.7.2";
+const API_PORT: u16 = 8780;
 const API: &str = "198.18.7.2:8780";
 
 fn command_exists(tool: &str) -> bool {
@@ -145,13 +149,17 @@ fn nmap_and_hping3_against_the_honeypot_in_a_namespace() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("run.toml");
-    // Every event committed at once (the API reads the store). The
-    // default ports, on the namespace's address; UDP replies longer
-    // than any probe, which the honeypot must cut to each request's length.
+    // Every event committed at once (the API reads the store). A capture
+    // on the namespace's end of the veth, leaving out the test's own API
+    // requests. The default honeypot ports, on the namespace's address; UDP
+    // replies longer than any probe, which the honeypot must cut to each
+    // request's length.
     std::fs::write(
         &config,
         format!(
-            "[run]\nmax_pending_events = 1\n[api]\nlisten = \"{API}\"\n[honeypot]\naddresses = [\"{INSIDE}\"]\n\
+            "[run]\nmax_pending_events = 1\n[api]\nlisten = \"{API}\"\n\
+             [[capture]]\ninterface = \"{inside}\"\nbpf_filter = \"not tcp port {API_PORT}\"\n\
+             [honeypot]\naddresses = [\"{INSIDE}\"]\n\
              [honeypot.udp_replies]\n\"5060\" = \"SIP/2.0 200 OK\\r\\n{pad}\\r\\n\"\n\
              \"11211\" = \"STAT pid 1\\r\\n{pad}\\r\\nEND\\r\\n\"\n\
              [honeypot.limits]\nidle_after_data_ms = 300\nudp_replies_per_source_per_sec = 50\n\
@@ -183,10 +191,19 @@ fn nmap_and_hping3_against_the_honeypot_in_a_namespace() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // Every UDP packet on the veth, for the reply sizes.
+    // Every packet on the veth but the API's: the oracle for the counts,
+    // and the reply sizes.
     let pcap = dir.path().join("veth.pcap");
     let mut tshark = Command::new("tshark")
-        .args(["-n", "-q", "-i", &outside, "-f", "udp", "-w"])
+        .args([
+            "-n",
+            "-q",
+            "-i",
+            &outside,
+            "-f",
+            &format!("not tcp port {API_PORT}"),
+            "-w",
+        ])
         .arg(&pcap)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -232,8 +249,18 @@ fn nmap_and_hping3_against_the_honeypot_in_a_namespace() {
 
     // Counted: every port scanned shows up, with the probes recognised.
     let s = http_get("/api/v1/sensors").unwrap()["sensors"][0].clone();
-    let pending_or_committed = s["sources"][0]["events"].as_u64().unwrap();
-    assert!(pending_or_committed >= 6, "{s}");
+    let sources = s["sources"].as_array().unwrap();
+    let source = |name: &str| {
+        sources
+            .iter()
+            .find(|x| x["name"].as_str().unwrap_or_default().starts_with(name))
+            .unwrap_or_else(|| panic!("no source {name}: {s}"))
+            .clone()
+    };
+    let (capture, honeypot) = (source("capture:"), source("honeypot"));
+    assert!(capture["events"].as_u64().unwrap() >= 6, "{s}");
+    assert!(honeypot["events"].as_u64().unwrap() >= 6, "{s}");
+    let capture_drops = capture["drops"].as_u64();
     let http = signatures(8080, "tcp");
     let sip = signatures(5060, "udp");
     let memcached = signatures(11211, "udp");
@@ -285,11 +312,54 @@ fn nmap_and_hping3_against_the_honeypot_in_a_namespace() {
         );
     }
 
+    // Counted exactly: the probes per port in the store equal tshark's
+    // count of the same traffic — SYNs without ACK and UDP datagrams sent to
+    // the sensor.
+    let mut oracle: HashMap<String, u64> = HashMap::new();
+    for row in tshark_fields(
+        &pcap,
+        &format!(
+            "!icmp && ip.src == {OUTSIDE} && ip.dst == {INSIDE} && \
+             ((tcp.flags.syn == 1 && tcp.flags.ack == 0) || udp)"
+        ),
+        &["tcp.dstport", "udp.dstport"],
+    ) {
+        let f: Vec<&str> = row.split('\t').collect();
+        let key = match (f.first().copied(), f.get(1).copied()) {
+            (Some(t), _) if !t.is_empty() => format!("{t}/tcp"),
+            (_, Some(u)) if !u.is_empty() => format!("{u}/udp"),
+            _ => panic!("a probe without a port: {row}"),
+        };
+        *oracle.entry(key).or_default() += 1;
+    }
+    let counted: HashMap<String, u64> = top["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}/{}", p["port"], p["proto"].as_str().unwrap()),
+                p["packets"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let probes: u64 = oracle.values().sum();
+    eprintln!(
+        "{probes} probes on {} ports, as tshark counts them",
+        oracle.len()
+    );
+    assert_eq!(
+        counted, oracle,
+        "probes per port: portwatch (left) and tshark (right)"
+    );
+    assert!(probes > 20, "too few probes to prove anything: {oracle:?}");
+    assert_eq!(capture_drops, Some(0), "capture drops");
+
     // Never an amplifier: each reply at most as long as the request it
     // answers (the last request from the same port pair before it).
     let rows = tshark_fields(
         &pcap,
-        "udp",
+        "udp && !icmp",
         &["ip.src", "udp.srcport", "udp.dstport", "udp.length"],
     );
     let mut last_request: HashMap<(String, String), u64> = HashMap::new();

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use portwatch_capture::CaptureConfig;
 use portwatch_follow::FollowConfig;
 use portwatch_honeypot::HoneypotConfig;
 use portwatch_pipeline::live::{LiveConfig, LogSource};
@@ -28,6 +29,9 @@ pub struct RunSection {
     pub honeypot: bool,
     /// A signature file for payloads instead of the built-in rules.
     pub signatures: Option<PathBuf>,
+    /// Whether honeypot connections count as probes; default: unless a
+    /// `[[capture]]` runs (it counts their packets already).
+    pub count_honeypot: Option<bool>,
 }
 
 impl Default for RunSection {
@@ -41,6 +45,7 @@ impl Default for RunSection {
             max_pending_events: live.max_pending_events,
             honeypot: true,
             signatures: None,
+            count_honeypot: None,
         }
     }
 }
@@ -97,6 +102,7 @@ pub struct RunPlan {
     pub honeypot: Option<HoneypotConfig>,
     pub signatures: Option<PathBuf>,
     pub logs: Vec<LogSource>,
+    pub captures: Vec<CaptureConfig>,
 }
 
 /// The run tables of a config file (or their defaults), checked.
@@ -106,6 +112,7 @@ pub fn plan(
     api: &ApiSection,
     honeypot: Option<&HoneypotConfig>,
     logs: &[LogSection],
+    captures: &[CaptureConfig],
     file: Option<&Path>,
 ) -> anyhow::Result<RunPlan> {
     let at = |table: &str| match file {
@@ -171,6 +178,10 @@ pub fn plan(
             follow,
         });
     }
+    for (i, c) in captures.iter().enumerate() {
+        c.validate()
+            .map_err(|e| anyhow!("{} #{} {e}", at("capture"), i + 1))?;
+    }
     let store = match &store.path {
         Some(p) => p.clone(),
         None => run.state_dir.join("portwatch.db").display().to_string(),
@@ -181,6 +192,7 @@ pub fn plan(
             lateness_secs: run.lateness_secs,
             detect_interval_secs: run.detect_interval_secs,
             max_pending_events: run.max_pending_events,
+            count_honeypot: run.count_honeypot.unwrap_or(captures.is_empty()),
             ..LiveConfig::default()
         },
         state_dir: run.state_dir.clone(),
@@ -189,5 +201,6 @@ pub fn plan(
         honeypot,
         signatures: run.signatures.clone(),
         logs: sources,
+        captures: captures.to_vec(),
     })
 }

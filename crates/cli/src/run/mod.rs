@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, anyhow};
 use portwatch_api::{ApiState, router};
+use portwatch_capture::Capture;
 use portwatch_honeypot::Honeypot;
 use portwatch_payload::SignatureSet;
-use portwatch_pipeline::live::{Sensor, now_secs, spawn_honeypot, spawn_log};
+use portwatch_pipeline::live::{Sensor, now_secs, spawn_capture, spawn_honeypot, spawn_log};
 use portwatch_store::{Store, open_store};
 use tokio::sync::watch;
 
@@ -91,6 +92,16 @@ async fn serve(
     }
 
     let stop_logs = Arc::new(AtomicBool::new(false));
+    let mut captures = Vec::new();
+    for cfg in &plan.captures {
+        let iface = cfg.interface.clone();
+        let (capture, packets) = Capture::start(cfg.clone())
+            .with_context(|| format!("[[capture]] interface {iface}"))?;
+        captures.push(
+            spawn_capture(&handle, capture, packets, stop_logs.clone())
+                .with_context(|| format!("starting the capture thread for {iface}"))?,
+        );
+    }
     let mut followers = Vec::new();
     for src in &plan.logs {
         let saved = sensor.checkpoint(&src.name()).map(str::to_string);
@@ -163,6 +174,11 @@ async fn serve(
     }
     for f in followers {
         let _ = tokio::task::spawn_blocking(move || f.join()).await;
+    }
+    for c in captures {
+        if let Ok(Ok(Err(e))) = tokio::task::spawn_blocking(move || c.join()).await {
+            tracing::warn!(error = %e, "capture ended with an error");
+        }
     }
     tracing::info!(
         batches = summary.batches,

@@ -77,8 +77,12 @@ impl FrameSource {
     /// Records frames the kernel or the capture library dropped (they
     /// were never seen, so they are drops, not errors).
     pub fn set_drops(&self, dropped: u64) {
-        self.handle
-            .stats
-            .set_detail(self.id, Some(dropped), serde_json::Value::Null);
+        self.set_drops_detail(dropped, serde_json::Value::Null);
+    }
+
+    /// [`Self::set_drops`] with the packet source's own counters, shown in
+    /// the sensor's health.
+    pub fn set_drops_detail(&self, dropped: u64, detail: serde_json::Value) {
+        self.handle.stats.set_detail(self.id, Some(dropped), detail);
     }
 }

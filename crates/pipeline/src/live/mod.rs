@@ -1,7 +1,8 @@
 //! The long-running sensor behind `portwatch run`.
 //!
 //! Sources — followed logs ([`spawn_log`]), the honeypot
-//! ([`spawn_honeypot`]) and any packet source ([`FrameSource`]) — send
+//! ([`spawn_honeypot`]), live capture ([`spawn_capture`]) and any other
+//! packet source ([`FrameSource`]) — send
 //! decoded events over one bounded channel to one aggregation task, the
 //! [`Sensor`]. It folds them into an [`Aggregator`](portwatch_aggregate::Aggregator)
 //! and, whenever a UTC minute closes on its [`MinuteClock`] (or too much is
@@ -46,6 +47,7 @@
 //! # }).unwrap();
 //! ```
 
+mod capture;
 mod clock;
 mod frames;
 mod honeypot;
@@ -53,6 +55,7 @@ mod logs;
 mod sensor;
 mod stats;
 
+pub use capture::spawn_capture;
 pub use clock::MinuteClock;
 pub use frames::{FrameSource, SensorGone};
 pub use honeypot::spawn_honeypot;

@@ -37,6 +37,11 @@ pub struct LiveConfig {
     pub queue: usize,
     /// How often the task looks at the clock.
     pub tick: Duration,
+    /// Whether honeypot connections and datagrams count as probes. Off when
+    /// a capture on the same host already counts their packets: the
+    /// honeypot then adds only what the scanners sent (payloads), and no
+    /// probe is counted twice.
+    pub count_honeypot: bool,
 }
 
 impl Default for LiveConfig {
@@ -48,6 +53,7 @@ impl Default for LiveConfig {
             max_pending_events: 200_000,
             queue: 256,
             tick: Duration::from_millis(500),
+            count_honeypot: true,
         }
     }
 }
@@ -253,8 +259,10 @@ impl Sensor {
                 }
             }
             Input::Honeypot { source, event } => {
-                self.agg.observe(&event.as_event());
-                self.pending_events += 1;
+                if self.cfg.count_honeypot {
+                    self.agg.observe(&event.as_event());
+                    self.pending_events += 1;
+                }
                 if let Some(a) = event
                     .analysis
                     .as_ref()
