@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 use portwatch_core::{PortKey, Timestamp};
 use portwatch_detect::{Alert, DetectConfig, GapSpan};
+use portwatch_publish::advisory::PayloadSignature;
 use portwatch_store::{AlertRecord, AlertsQuery};
 use serde::{Deserialize, Serialize};
 
@@ -215,12 +216,15 @@ struct AlertsDoc<'a> {
 }
 
 /// An alert document with the attribution of its sources beside its own
-/// fields.
+/// fields, and the payload signatures the honeypot saw on its port while
+/// it lasted (absent when none).
 #[derive(Debug, Serialize)]
 struct AttributedAlert<'a> {
     #[serde(flatten)]
     alert: &'a Alert,
     attribution: &'a AttributionDoc,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    payloads: &'a [PayloadSignature],
 }
 
 /// Attribution of an alert: the sources that probed its port on the days
@@ -252,7 +256,7 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
     let range = crate::report::range(&a.range)?;
     let port = a.port.as_deref().map(crate::report::port_key).transpose()?;
     let attrib = Attribution::from_config(a.enrich.config.as_deref())?;
-    let (records, alerts, attributions) = runtime.block_on(async {
+    let (records, alerts, attributions, payloads) = runtime.block_on(async {
         let store = crate::report::open(&a.common).await?;
         let q = AlertsQuery {
             range,
@@ -271,10 +275,14 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
             .map(parse_alert)
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut attributions = Vec::with_capacity(alerts.len());
+        let mut payloads = Vec::with_capacity(alerts.len());
         for alert in &alerts {
             attributions.push(attribute_alert(&attrib, store.as_ref(), alert).await?);
+            let span = (alert.onset, crate::evidence::end_of(alert));
+            payloads
+                .push(crate::payloads::signatures(store.as_ref(), alert.key(), Some(span)).await?);
         }
-        Ok::<_, anyhow::Error>((records, alerts, attributions))
+        Ok::<_, anyhow::Error>((records, alerts, attributions, payloads))
     })?;
     match a.common.format {
         Format::Json => crate::report::write_json(&AlertsDoc {
@@ -284,7 +292,12 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
             alerts: alerts
                 .iter()
                 .zip(&attributions)
-                .map(|(alert, attribution)| AttributedAlert { alert, attribution })
+                .zip(&payloads)
+                .map(|((alert, attribution), payloads)| AttributedAlert {
+                    alert,
+                    attribution,
+                    payloads,
+                })
                 .collect(),
         }),
         Format::Csv => {
@@ -298,7 +311,8 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                 .iter()
                 .zip(&alerts)
                 .zip(&attributions)
-                .map(|((r, a), at)| {
+                .zip(&payloads)
+                .map(|(((r, a), at), p)| {
                     vec![
                         r.id.clone(),
                         a.proto.as_str().to_string(),
@@ -321,6 +335,10 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                         shares(&at.sources.classes),
                         shares(&at.sources.tools),
                         shares(at.sources.countries.as_deref().unwrap_or_default()),
+                        p.iter()
+                            .map(|s| format!("{}:{}", s.name, s.hits))
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         a.summary.clone(),
                     ]
                 })
@@ -345,6 +363,7 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
                     "classes",
                     "tools",
                     "countries",
+                    "payloads",
                     "summary",
                 ],
                 &rows,
@@ -361,13 +380,16 @@ pub fn run_alerts(a: AlertsArgs) -> anyhow::Result<()> {
             if !alerts.is_empty() {
                 s.push_str(&alerts_table(&alerts));
             }
-            for (alert, at) in alerts.iter().zip(&attributions) {
+            for ((alert, at), p) in alerts.iter().zip(&attributions).zip(&payloads) {
                 s.push_str(&format!(
                     "\nAttribution of {} ({}):\n",
                     alert.id,
                     alert.key()
                 ));
                 s.push_str(&at.text());
+                if !p.is_empty() {
+                    s.push_str(&crate::payloads::table(alert.key(), p));
+                }
             }
             for r in &records {
                 if a.id.is_some() {

@@ -865,6 +865,27 @@ async fn advisories_carry_the_payloads_seen_during_the_alert() {
     ]);
     let text = json.to_string();
     assert!(text.contains("\"hits\":2"), "{text}");
+    // So does the alert itself, in `portwatch alerts`.
+    let (_, alerts) = run_json(&[
+        "alerts",
+        "--db",
+        db.to_str().unwrap(),
+        "--id",
+        &alert.id,
+        "--format",
+        "json",
+    ]);
+    let payloads = &alerts["alerts"][0]["payloads"];
+    assert_eq!(payloads.as_array().map(Vec::len), Some(1), "{alerts}");
+    assert_eq!(payloads[0]["name"], "trendmicro-serverprotect-rpc");
+    assert_eq!(payloads[0]["hits"], 2);
+    let (code, table, err) = run(&["alerts", "--db", db.to_str().unwrap(), "--id", &alert.id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("Payload signatures the honeypot saw on 5168/tcp")
+            && !table.contains("http-request"),
+        "{table}"
+    );
     // `report port` shows both, over all time.
     let (_, doc) = run_json(&[
         "report",
