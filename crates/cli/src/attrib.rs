@@ -629,6 +629,8 @@ mod tests {
             port_count: ports,
             targets,
             tools,
+            first_contacts_ok: 0,
+            first_contacts_failed: 0,
         }
     }
 
