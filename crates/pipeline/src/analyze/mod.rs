@@ -1,6 +1,7 @@
 //! `portwatch analyze`: files in, batches merged into a store, a report out.
 
 mod capture;
+mod handshake;
 mod log;
 mod report;
 
@@ -59,7 +60,10 @@ pub const MAX_SOURCE_DAYS_PER_BATCH: usize = 20_000;
 /// * 3 (`file:FINGERPRINT:b3`): cut as 2, and source-days carry probes per
 ///   scanning tool. A store of format 2 has none for its inputs, and
 ///   re-reading them would merge nothing, so it is refused like any other.
-pub const BATCH_FORMAT: u32 = 3;
+/// * 4 (`file:FINGERPRINT:b4`): cut as 3, and source-days of captures carry
+///   first-contact outcomes (successes and failures, for Threshold Random
+///   Walk). A store of format 3 has none for its inputs.
+pub const BATCH_FORMAT: u32 = 4;
 
 /// Sources whose packets are dropped before aggregation (known research
 /// scanners, when the configuration says so); asked once per packet, so it
@@ -314,7 +318,7 @@ mod tests {
         counts.drop_record(portwatch_core::DropReason::Truncated);
         Batch {
             id: BatchId {
-                stream: "file:x:b3".into(),
+                stream: "file:x:b4".into(),
                 seq: run,
             },
             minutes: Vec::new(),

@@ -173,7 +173,11 @@ async fn a_version_5_store_gains_first_contact_counts() {
     assert_eq!(new.probes, 2 * old.probes);
     store.close().await;
     let reopened = SqliteStore::open(&path).await.expect("reopen");
-    let again = reopened.source(src, range).await.expect("read").expect("seen");
+    let again = reopened
+        .source(src, range)
+        .await
+        .expect("read")
+        .expect("seen");
     assert_eq!(again, new);
 }
 
