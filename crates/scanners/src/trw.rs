@@ -260,7 +260,11 @@ mod tests {
             for failed in 0..12u64 {
                 let mut log_ratio = 0.0f64;
                 for i in 0..ok + failed {
-                    log_ratio += if i < ok { t.step_success } else { t.step_failure };
+                    log_ratio += if i < ok {
+                        t.step_success
+                    } else {
+                        t.step_failure
+                    };
                 }
                 let want = if log_ratio >= t.upper {
                     Verdict::Scanner
