@@ -157,7 +157,7 @@ fn analyze_and_list(pcap: &Path, db: &Path) -> Vec<Value> {
     doc["sources"].as_array().unwrap().clone()
 }
 
-fn row<'a>(rows: &'a [Value], addr: Ipv4Addr) -> &'a Value {
+fn row(rows: &[Value], addr: Ipv4Addr) -> &Value {
     rows.iter()
         .find(|r| r["addr"] == addr.to_string())
         .unwrap_or_else(|| panic!("{addr} missing"))
