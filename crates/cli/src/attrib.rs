@@ -42,6 +42,8 @@ pub struct Attribution {
     home: Vec<IpNet>,
     kev: Option<Arc<Catalog>>,
     exclude_research: bool,
+    /// `[enrich] drop_log_outcomes`.
+    pub drop_log_outcomes: bool,
     thresholds: ShapeThresholds,
 }
 
@@ -60,6 +62,7 @@ impl Attribution {
             home: loaded.home,
             kev: loaded.kev.map(Arc::new),
             exclude_research: loaded.exclude_research,
+            drop_log_outcomes: cfg.drop_log_outcomes,
             thresholds: ShapeThresholds::default(),
         })
     }

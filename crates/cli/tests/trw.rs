@@ -249,3 +249,68 @@ fn a_darknet_capture_gives_no_verdicts() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(scanner_line.contains("n/a"), "{scanner_line}");
 }
+
+/// A firewall log of drops: 198.18.0.7 SYNs 6 addresses (two of them twice,
+/// on another port), 198.18.0.8 sends 2 SYNs to one address and an ACK to
+/// another.
+fn drop_log(dir: &Path) -> PathBuf {
+    let line = |min: u32, src: &str, dst: u32, dport: u16, flags: &str| {
+        format!(
+            "Aug 22 14:{min:02}:01 gw kernel: [12.5] DROP IN=eth0 OUT= SRC={src} \
+             DST=198.18.2.{dst} LEN=44 TOS=0x00 PREC=0x00 TTL=40 ID=7 PROTO=TCP SPT=40000 \
+             DPT={dport} WINDOW=1024 RES=0x00 {flags} URGP=0\n"
+        )
+    };
+    let mut text = String::new();
+    for d in 1..=6 {
+        text.push_str(&line(d, "198.18.0.7", d, 22, "SYN"));
+    }
+    for d in 1..=2 {
+        text.push_str(&line(10 + d, "198.18.0.7", d, 2222, "SYN"));
+    }
+    text.push_str(&line(20, "198.18.0.8", 50, 80, "SYN"));
+    text.push_str(&line(21, "198.18.0.8", 50, 80, "SYN"));
+    text.push_str(&line(22, "198.18.0.8", 51, 80, "ACK"));
+    let path = dir.join("drops.log");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn drop_logs_give_failures_only_when_declared_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = drop_log(dir.path());
+    let cfg = dir.path().join("live.toml");
+    std::fs::write(&cfg, "[enrich]\ndrop_log_outcomes = true\n").unwrap();
+    for (declared, want7, want8) in [
+        (
+            true,
+            serde_json::json!({"verdict": "scanner", "ok": 0, "failed": 6}),
+            serde_json::json!({"verdict": "pending", "ok": 0, "failed": 1}),
+        ),
+        (false, Value::Null, Value::Null),
+    ] {
+        let db = dir.path().join(format!("pw-{declared}.db"));
+        let mut args = vec![
+            "analyze",
+            s_(&log),
+            "--db",
+            s_(&db),
+            "--year",
+            "2024",
+            "--format",
+            "json",
+            "--no-progress",
+        ];
+        if declared {
+            args.extend(["--config", s_(&cfg)]);
+        }
+        let (code, doc) = run_json(&args);
+        assert_eq!(code, 0, "{doc}");
+        let (code, doc) = run_json(&["report", "sources", "--db", s_(&db), "--format", "json"]);
+        assert_eq!(code, 0, "{doc}");
+        let rows = doc["sources"].as_array().unwrap();
+        assert_eq!(row(rows, Ipv4Addr::new(198, 18, 0, 7))["trw"], want7);
+        assert_eq!(row(rows, Ipv4Addr::new(198, 18, 0, 8))["trw"], want8);
+    }
+}

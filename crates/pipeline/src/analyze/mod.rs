@@ -151,6 +151,11 @@ pub struct AnalyzeOptions {
     /// its content alone, so an input merged once keeps the exclusion it
     /// was merged with.
     pub exclude: Option<SourceFilter>,
+    /// Firewall logs are of a live network's dropped packets: each logged
+    /// TCP SYN is a failed first contact of its source (once per target).
+    /// Like `exclude`, an input merged once keeps the setting it was
+    /// merged with.
+    pub drop_log_outcomes: bool,
 }
 
 impl std::fmt::Debug for AnalyzeOptions {
@@ -177,6 +182,7 @@ impl Default for AnalyzeOptions {
                 .unwrap_or(1),
             progress: None,
             exclude: None,
+            drop_log_outcomes: false,
         }
     }
 }
