@@ -1,6 +1,8 @@
 //! Folding events into aggregates, and cutting them into batches.
 
-use portwatch_core::{BucketWidth, Class, DropReason, Event, OtherKind};
+use std::net::IpAddr;
+
+use portwatch_core::{BucketWidth, Class, DropReason, Event, OtherKind, Timestamp};
 
 use crate::bucket::{PortBucket, SeriesKey};
 use crate::counts::ClassCounts;
@@ -137,6 +139,24 @@ impl Aggregator {
         {
             self.minutes.observe(key, o);
         }
+    }
+
+    /// Counts one first contact by `src` at `ts` (the time of its SYN, so
+    /// it lands on the day the attempt was made) that succeeded or failed.
+    /// It is not a record: the packets that made it were observed already.
+    pub fn first_contact(&mut self, src: IpAddr, ts: Timestamp, ok: bool) {
+        let secs = ts.secs();
+        let key = SourceKey {
+            addr: src,
+            day: secs - secs.rem_euclid(BucketWidth::Day.secs()),
+        };
+        let mut outcome = SourceStats::default();
+        if ok {
+            outcome.first_contacts_ok = 1;
+        } else {
+            outcome.first_contacts_failed = 1;
+        }
+        self.sources.merge(key, &outcome);
     }
 
     pub fn drop_record(&mut self, reason: DropReason) {

@@ -119,6 +119,12 @@ impl Shard {
         self.pick(o.src_hash >> 32)
     }
 
+    /// The part that keeps the source state of `addr`.
+    #[inline]
+    pub fn source_part_of(&self, addr: IpAddr) -> usize {
+        self.pick(hash_ip(addr) >> 32) as usize
+    }
+
     #[inline]
     fn minute_part(&self, key: &SeriesKey) -> u32 {
         let k = u64::from(key.port.port)

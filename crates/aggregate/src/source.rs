@@ -62,6 +62,14 @@ pub struct SourceStats {
     pub targets: DistinctCounter,
     /// Scan probes by the tool their headers point to.
     pub tools: ToolCounts,
+    /// First contacts (a TCP SYN to an address this source had not tried
+    /// before) that the target answered with a SYN-ACK. Only captures that
+    /// show replies give these; see `portwatch_pipeline`'s handshake tracker.
+    pub first_contacts_ok: u64,
+    /// First contacts answered by a RST or an ICMP unreachable, or not at
+    /// all in a capture that shows replies. Threshold Random Walk's verdict
+    /// depends only on these two counts, so they merge by addition.
+    pub first_contacts_failed: u64,
 }
 
 impl Default for SourceStats {
@@ -76,6 +84,8 @@ impl Default for SourceStats {
             ports: PortSet::new(),
             targets: DistinctCounter::new(),
             tools: ToolCounts::default(),
+            first_contacts_ok: 0,
+            first_contacts_failed: 0,
         }
     }
 }
@@ -124,6 +134,8 @@ impl SourceStats {
         self.ports.merge(&other.ports);
         self.targets.merge(&other.targets);
         self.tools.merge(&other.tools);
+        self.first_contacts_ok += other.first_contacts_ok;
+        self.first_contacts_failed += other.first_contacts_failed;
     }
 }
 

@@ -193,6 +193,53 @@ proptest! {
     }
 
     #[test]
+    fn first_contacts_merge_in_any_grouping_and_split(
+        outcomes in prop::collection::vec((0u32..6, 0i64..3 * 86_400, any::<bool>()), 0..60),
+        cut in 0usize..60,
+        n in 1usize..4,
+    ) {
+        // Whole: one aggregator takes every outcome. Split: the outcomes are
+        // cut in two runs, each dealt to the shard owning its source, and the
+        // shards' source-days merged in reverse order.
+        let src = |i: u32| addr(i, false, 0x0a00_0000);
+        let ts = |t: i64| Timestamp::from_secs(1_700_000_000 + t);
+        let mut whole = Aggregator::new();
+        for &(i, t, ok) in &outcomes {
+            whole.first_contact(src(i), ts(t), ok);
+        }
+        let mut parts: Vec<Aggregator> = Vec::new();
+        let cut = cut.min(outcomes.len());
+        for run in [&outcomes[..cut], &outcomes[cut..]] {
+            let mut shards: Vec<Aggregator> =
+                (0..n).filter_map(|k| Shard::new(k, n)).map(Aggregator::for_shard).collect();
+            for &(i, t, ok) in run {
+                let at = shards[0].shard().source_part_of(src(i));
+                shards[at].first_contact(src(i), ts(t), ok);
+            }
+            parts.extend(shards);
+        }
+        let mut merged = Aggregator::new();
+        for p in parts.iter().rev() {
+            merged.merge(p);
+        }
+        let collect = |a: &Aggregator| {
+            a.sources()
+                .map(|(k, v)| (*k, (v.first_contacts_ok, v.first_contacts_failed)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        prop_assert_eq!(collect(&merged), collect(&whole));
+        // An independent count: per (source, day), successes and failures.
+        let mut oracle = std::collections::BTreeMap::new();
+        for &(i, t, ok) in &outcomes {
+            let secs = 1_700_000_000 + t;
+            let key = portwatch_aggregate::SourceKey { addr: src(i), day: secs - secs.rem_euclid(86_400) };
+            let e = oracle.entry(key).or_insert((0u64, 0u64));
+            if ok { e.0 += 1 } else { e.1 += 1 }
+        }
+        prop_assert_eq!(collect(&whole), oracle);
+    }
+
+    #[test]
     fn every_probe_is_counted_under_one_tool(specs in prop::collection::vec(spec(), 0..600)) {
         let agg = whole(&specs);
         let mut marked = 0u64;

@@ -35,6 +35,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
             .max(1),
         progress: Bar::for_terminal(!a.no_progress),
         exclude: attrib.exclude_filter(),
+        drop_log_outcomes: attrib.drop_log_outcomes,
     };
     // Settings are checked before any input is read.
     let detect_cfg = if a.no_detect || a.no_store {

@@ -21,7 +21,7 @@ use portwatch_enrich::kev::Catalog;
 use portwatch_enrich::knowledge::Knowledge;
 use portwatch_enrich::{Enricher, SourceLabels, as_label};
 use portwatch_pipeline::SourceFilter;
-use portwatch_scanners::{ScanShape, ShapeThresholds, SourceProfile};
+use portwatch_scanners::{ScanShape, ShapeThresholds, SourceProfile, Trw};
 use portwatch_store::{SourceOrder, SourceTotals, SourcesQuery, Store, TimeRange};
 use serde::Serialize;
 
@@ -42,6 +42,8 @@ pub struct Attribution {
     home: Vec<IpNet>,
     kev: Option<Arc<Catalog>>,
     exclude_research: bool,
+    /// `[enrich] drop_log_outcomes`.
+    pub drop_log_outcomes: bool,
     thresholds: ShapeThresholds,
 }
 
@@ -60,6 +62,7 @@ impl Attribution {
             home: loaded.home,
             kev: loaded.kev.map(Arc::new),
             exclude_research: loaded.exclude_research,
+            drop_log_outcomes: cfg.drop_log_outcomes,
             thresholds: ShapeThresholds::default(),
         })
     }
@@ -123,6 +126,7 @@ impl Attribution {
                 .then(|| labels.research.clone()),
             home,
             possibly_infected: home && scans(class),
+            trw: trw_doc(t.first_contacts_ok, t.first_contacts_failed),
         })
     }
 
@@ -186,6 +190,11 @@ impl Attribution {
         Breakdown {
             sources: n,
             classes: shares(&mut docs.iter().map(|d| d.class.to_string())),
+            trw: shares(
+                &mut docs
+                    .iter()
+                    .map(|d| d.trw.as_ref().map_or("n/a", |t| t.verdict).to_string()),
+            ),
             tools: shares(&mut docs.iter().map(|d| d.tool.to_string())),
             countries: geo.then(|| {
                 top(shares(
@@ -353,6 +362,40 @@ pub struct SourceDoc {
     pub home: bool,
     /// A home-network source that scans: possibly infected.
     pub possibly_infected: bool,
+    /// Threshold Random Walk over the source's first contacts; null when
+    /// the inputs showed no connection outcome for it (a darknet capture).
+    pub trw: Option<TrwDoc>,
+}
+
+/// A source's Threshold Random Walk verdict and the counts behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrwDoc {
+    /// `scanner`, `benign` or `pending`.
+    pub verdict: &'static str,
+    /// First contacts answered with a SYN-ACK.
+    pub ok: u64,
+    /// First contacts reset, refused by ICMP or unanswered.
+    pub failed: u64,
+}
+
+/// The paper's parameters (θ0 = 0.8, θ1 = 0.2, α = 0.01, β = 0.99):
+/// four failed first contacts in a row make a scanner.
+fn trw_doc(ok: u64, failed: u64) -> Option<TrwDoc> {
+    (ok + failed > 0).then(|| TrwDoc {
+        verdict: Trw::default().judge(ok, failed).as_str(),
+        ok,
+        failed,
+    })
+}
+
+impl SourceDoc {
+    /// `scanner (0 ok, 14 failed)`, or `n/a` without outcomes.
+    pub fn trw_cell(&self) -> String {
+        self.trw.as_ref().map_or_else(
+            || "n/a".into(),
+            |t| format!("{} ({} ok, {} failed)", t.verdict, t.ok, t.failed),
+        )
+    }
 }
 
 impl SourceDoc {
@@ -401,6 +444,8 @@ pub struct Research {
 pub struct Breakdown {
     pub sources: u64,
     pub classes: Vec<Share>,
+    /// Sources by Threshold Random Walk verdict (`n/a`: no outcomes seen).
+    pub trw: Vec<Share>,
     pub tools: Vec<Share>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub countries: Option<Vec<Share>>,
@@ -430,6 +475,7 @@ impl Breakdown {
         let mut s = format!("  sources: {}\n", self.sources);
         s.push_str(&format!("  by class: {}\n", join(&self.classes)));
         s.push_str(&format!("  by tool: {}\n", join(&self.tools)));
+        s.push_str(&format!("  by TRW verdict: {}\n", join(&self.trw)));
         if let Some(c) = &self.countries {
             s.push_str(&format!("  countries: {}\n", join(c)));
         }
@@ -629,6 +675,8 @@ mod tests {
             port_count: ports,
             targets,
             tools,
+            first_contacts_ok: 0,
+            first_contacts_failed: 0,
         }
     }
 

@@ -35,6 +35,12 @@ pub struct EnrichConfig {
     /// they count neither in the series nor in detection.
     #[serde(default)]
     pub exclude_research_from_detection: bool,
+    /// The firewall logs `analyze` reads log the *drops* of a live
+    /// network's perimeter: each logged TCP SYN is then a failed first
+    /// contact of its source (once per target address), for Threshold
+    /// Random Walk. Off by default: on a darknet every SYN "fails".
+    #[serde(default)]
+    pub drop_log_outcomes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -596,6 +596,7 @@ fn sources_table(docs: &[SourceDoc]) -> String {
         ("SOURCE", Align::Left),
         ("CLASS", Align::Left),
         ("TOOL", Align::Left),
+        ("TRW", Align::Left),
         ("PROBES", Align::Right),
         ("BACKSCATTER", Align::Right),
         ("PORTS", Align::Right),
@@ -625,6 +626,7 @@ fn sources_table(docs: &[SourceDoc]) -> String {
             s.addr.clone(),
             class,
             s.tool.to_string(),
+            s.trw_cell(),
             count(s.probes),
             count(s.backscatter),
             count(s.port_count),
@@ -673,6 +675,7 @@ async fn source(a: SourceArgs) -> anyhow::Result<()> {
             let mut s = format!("{addr}\n");
             let mut line = |k: &str, v: String| s.push_str(&format!("  {k:<13}{v}\n"));
             line("class", doc.class.to_string());
+            line("trw", doc.trw_cell());
             let tools: Vec<String> = doc
                 .tools
                 .iter()

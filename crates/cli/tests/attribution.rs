@@ -512,6 +512,8 @@ fn attribution_through_the_binary() {
         "sources": n,
         "classes": shares(all.iter().map(|s| if s.vertical { "vertical" } else { "horizontal" }.to_string()), n),
         "tools": shares(all.iter().map(|s| expected_tool(s.marks).to_string()), n),
+        // SYNs only, no replies: no connection outcomes, no TRW verdicts.
+        "trw": [{"name": "n/a", "sources": n, "share": 1.0}],
         "countries": shares(all.iter().filter_map(|s| s.country.map(str::to_string)), n),
         "asns": shares(all.iter().filter_map(|s| s.asn.map(|(a, o)| match o {
             Some(o) => format!("AS{a} {o}"),

@@ -33,6 +33,16 @@ pub enum Verdict {
     Pending,
 }
 
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Scanner => "scanner",
+            Verdict::Benign => "benign",
+            Verdict::Pending => "pending",
+        }
+    }
+}
+
 /// Why [`Trw::new`] refused its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -138,6 +148,31 @@ impl Trw {
         self.lower.exp()
     }
 
+    /// The verdict on `ok` successes and `failed` failures taken together:
+    /// ln Λ = ok·ln(θ1/θ0) + failed·ln((1−θ1)/(1−θ0)) against ln η1 and
+    /// ln η0. Since Λ is a product of per-outcome ratios it depends only on
+    /// the counts, so counts kept per day and summed give the same answer
+    /// wherever they were cut. (Unlike [`Self::observe`], this is the
+    /// verdict at the end of the sequence, not the first threshold crossed
+    /// on the way: the order of the outcomes is not kept.)
+    pub fn judge(&self, ok: u64, failed: u64) -> Verdict {
+        let log_ratio = ok as f64 * self.step_success + failed as f64 * self.step_failure;
+        if log_ratio >= self.upper {
+            Verdict::Scanner
+        } else if log_ratio <= self.lower {
+            Verdict::Benign
+        } else {
+            Verdict::Pending
+        }
+    }
+
+    /// How many failures in a row reach η1: the fewest attempts after which
+    /// a source whose first contacts all fail is called a scanner.
+    pub fn failures_to_detect(&self) -> u64 {
+        // step_failure > 0 and upper > 0 for valid parameters.
+        (self.upper / self.step_failure).ceil().max(1.0) as u64
+    }
+
     /// Back to Λ = 1 and [`Verdict::Pending`], keeping the parameters.
     pub fn reset(&mut self) {
         self.log_ratio = 0.0;
@@ -207,6 +242,51 @@ mod tests {
         let mut t = Trw::new(0.8, 0.2, 0.0001, 0.99).unwrap_or_default();
         let n = (1..=20).find(|_| t.observe(false) == Verdict::Scanner);
         assert_eq!(n, Some(7));
+    }
+
+    #[test]
+    fn judging_counts_agrees_with_walking_them() {
+        let t = Trw::default();
+        assert_eq!(t.failures_to_detect(), 4);
+        assert_eq!(
+            Trw::new(0.8, 0.2, 0.0001, 0.99)
+                .unwrap_or_default()
+                .failures_to_detect(),
+            7
+        );
+        // For every count pair, walking the successes first and then the
+        // failures without stopping ends where `judge` says.
+        for ok in 0..12u64 {
+            for failed in 0..12u64 {
+                let mut log_ratio = 0.0f64;
+                for i in 0..ok + failed {
+                    log_ratio += if i < ok {
+                        t.step_success
+                    } else {
+                        t.step_failure
+                    };
+                }
+                let want = if log_ratio >= t.upper {
+                    Verdict::Scanner
+                } else if log_ratio <= t.lower {
+                    Verdict::Benign
+                } else {
+                    Verdict::Pending
+                };
+                assert_eq!(t.judge(ok, failed), want, "{ok} ok, {failed} failed");
+            }
+        }
+        // With the paper's values each success cancels a failure, so the
+        // verdict is that of the difference: 4 more failures, scanner; 4
+        // more successes, benign.
+        assert_eq!(t.judge(0, 0), Verdict::Pending);
+        assert_eq!(t.judge(0, 4), Verdict::Scanner);
+        assert_eq!(t.judge(0, 3), Verdict::Pending);
+        assert_eq!(t.judge(10, 14), Verdict::Scanner);
+        assert_eq!(t.judge(10, 13), Verdict::Pending);
+        assert_eq!(t.judge(4, 0), Verdict::Benign);
+        assert_eq!(t.judge(5, 1), Verdict::Benign);
+        assert_eq!(t.judge(5, 2), Verdict::Pending);
     }
 
     #[test]

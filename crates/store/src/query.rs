@@ -183,6 +183,11 @@ pub struct SourceTotals {
     /// Scan probes per tool fingerprint; serialized as `{"zmap": 3, ...}`.
     #[serde(serialize_with = "tool_map")]
     pub tools: ToolCounts,
+    /// First contacts that succeeded / failed (see
+    /// `SourceStats::first_contacts_ok`); both 0 when the captures showed
+    /// no connection outcomes for this source.
+    pub first_contacts_ok: u64,
+    pub first_contacts_failed: u64,
 }
 
 fn tool_map<S: Serializer>(tools: &ToolCounts, s: S) -> Result<S::Ok, S::Error> {

@@ -80,6 +80,8 @@ pub(crate) fn source_totals(addr: IpAddr, s: SourceStats) -> SourceTotals {
         ports: s.ports,
         targets: s.targets.estimate(),
         tools: s.tools,
+        first_contacts_ok: s.first_contacts_ok,
+        first_contacts_failed: s.first_contacts_failed,
     }
 }
 

@@ -34,6 +34,7 @@ use portwatch_decode::{CaptureError, CaptureReader, decode};
 use portwatch_sources::OpenedInput;
 use tokio::sync::mpsc;
 
+use super::handshake::{HandshakeTracker, Outcome};
 use super::report::{InputReport, LocatedError};
 use super::{AnalyzeOptions, PortTotals, Produced, add_to_totals};
 
@@ -93,16 +94,21 @@ pub struct CaptureOutcome {
 struct Chunk {
     obs: Vec<Observation>,
     drops: Vec<DropReason>,
+    /// First contacts decided while this chunk filled; each goes to the
+    /// worker keeping its source, after the observations (so after the SYN
+    /// that opened it).
+    outcomes: Vec<Outcome>,
 }
 
 impl Chunk {
     fn clear(&mut self) {
         self.obs.clear();
         self.drops.clear();
+        self.outcomes.clear();
     }
 
     fn is_empty(&self) -> bool {
-        self.obs.is_empty() && self.drops.is_empty()
+        self.obs.is_empty() && self.drops.is_empty() && self.outcomes.is_empty()
     }
 }
 
@@ -198,6 +204,16 @@ pub fn aggregate_capture<R: Read + Send>(
         };
         let (mut seq, mut in_batch) = (0u64, 0u64);
         let mut newest = i64::MIN;
+        // Connection outcomes need both directions of a conversation, which
+        // the source shards split, so they are followed here, on one thread.
+        let mut handshakes = HandshakeTracker::new();
+        let mut decided: Vec<Outcome> = Vec::new();
+        let mut swept = i64::MIN;
+        let deal = |decided: &mut Vec<Outcome>, chunks: &mut Vec<Chunk>| {
+            for o in decided.drain(..) {
+                chunks[split.source_part_of(o.src)].outcomes.push(o);
+            }
+        };
         while let Some(item) = reader.next_record() {
             let rec = match item {
                 Ok(rec) => rec,
@@ -210,11 +226,19 @@ pub fn aggregate_capture<R: Read + Send>(
                 }
             };
             newest = newest.max(rec.ts.secs());
+            // Once a second of capture time is enough: the timeout is in
+            // seconds, and the batch watermark lags by a minute, so no
+            // outcome is decided after its source-day was drained.
+            if newest > swept {
+                swept = newest;
+                handshakes.sweep(portwatch_core::Timestamp::from_secs(newest), &mut decided);
+            }
             match decode(rec.link_type, rec.ts, rec.data, rec.orig_len) {
                 Ok(ev) if opts.exclude.as_ref().is_some_and(|x| x(ev.src)) => {
                     outcome.excluded += 1;
                 }
                 Ok(ev) => {
+                    handshakes.observe(&ev, &mut decided);
                     let o = Observation::of(&ev);
                     let (source, minute) = split.parts_of(&o);
                     if let Some(m) = minute {
@@ -224,6 +248,9 @@ pub fn aggregate_capture<R: Read + Send>(
                 }
                 // Drops have no key to shard by: the first shard counts them.
                 Err(reason) => chunks[0].drops.push(reason),
+            }
+            if !decided.is_empty() {
+                deal(&mut decided, &mut chunks);
             }
             in_batch += 1;
             in_chunk += 1;
@@ -238,6 +265,8 @@ pub fn aggregate_capture<R: Read + Send>(
                 in_chunk = 0;
             }
         }
+        handshakes.finish(&mut decided);
+        deal(&mut decided, &mut chunks);
         send(&mut chunks);
         // The last batch takes everything still open.
         end_batch(seq, i64::MAX);
@@ -292,6 +321,9 @@ fn worker(
                 agg.observe_all(&chunk.obs);
                 for &reason in &chunk.drops {
                     agg.drop_record(reason);
+                }
+                for o in &chunk.outcomes {
+                    agg.first_contact(o.src, o.ts, o.ok);
                 }
                 chunk.clear();
                 let _ = spare_tx.send(chunk);

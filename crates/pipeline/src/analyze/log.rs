@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use portwatch_aggregate::{Aggregator, BatchId};
 use portwatch_core::Timestamp;
+use portwatch_core::tcp_flags;
 use portwatch_fwlog::{LineOutcome, LogParser, ParseOptions};
 use portwatch_sources::OpenedInput;
 use tokio::sync::mpsc;
@@ -46,6 +47,8 @@ pub(super) fn read_log(
 
     let mut reader = BufReader::with_capacity(1 << 20, input.reader);
     let mut agg = Aggregator::new();
+    let mut contacted: std::collections::HashSet<(std::net::IpAddr, std::net::IpAddr)> =
+        std::collections::HashSet::new();
     let mut line_buf = Vec::with_capacity(512);
     let mut line_no = 0u64;
     let mut in_batch = 0u64;
@@ -74,7 +77,18 @@ pub(super) fn read_log(
             LineOutcome::Event(ev) if opts.exclude.as_ref().is_some_and(|x| x(ev.src)) => {
                 report.excluded += 1;
             }
-            LineOutcome::Event(ev) => agg.observe(&ev),
+            LineOutcome::Event(ev) => {
+                agg.observe(&ev);
+                // A logged drop of a SYN is a connection that failed, as
+                // the scanner saw it; only its first to each address counts.
+                if opts.drop_log_outcomes
+                    && ev.proto == Some(portwatch_core::Proto::Tcp)
+                    && ev.fp.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN
+                    && contacted.insert((ev.src, ev.dst))
+                {
+                    agg.first_contact(ev.src, ev.ts, false);
+                }
+            }
             LineOutcome::NotFirewall => report.lines_skipped += 1,
             LineOutcome::Error(e) => {
                 agg.drop_record(e.reason);

@@ -1,6 +1,7 @@
 //! `portwatch analyze`: files in, batches merged into a store, a report out.
 
 mod capture;
+mod handshake;
 mod log;
 mod report;
 
@@ -59,7 +60,10 @@ pub const MAX_SOURCE_DAYS_PER_BATCH: usize = 20_000;
 /// * 3 (`file:FINGERPRINT:b3`): cut as 2, and source-days carry probes per
 ///   scanning tool. A store of format 2 has none for its inputs, and
 ///   re-reading them would merge nothing, so it is refused like any other.
-pub const BATCH_FORMAT: u32 = 3;
+/// * 4 (`file:FINGERPRINT:b4`): cut as 3, and source-days of captures carry
+///   first-contact outcomes (successes and failures, for Threshold Random
+///   Walk). A store of format 3 has none for its inputs.
+pub const BATCH_FORMAT: u32 = 4;
 
 /// Sources whose packets are dropped before aggregation (known research
 /// scanners, when the configuration says so); asked once per packet, so it
@@ -147,6 +151,11 @@ pub struct AnalyzeOptions {
     /// its content alone, so an input merged once keeps the exclusion it
     /// was merged with.
     pub exclude: Option<SourceFilter>,
+    /// Firewall logs are of a live network's dropped packets: each logged
+    /// TCP SYN is a failed first contact of its source (once per target).
+    /// Like `exclude`, an input merged once keeps the setting it was
+    /// merged with.
+    pub drop_log_outcomes: bool,
 }
 
 impl std::fmt::Debug for AnalyzeOptions {
@@ -173,6 +182,7 @@ impl Default for AnalyzeOptions {
                 .unwrap_or(1),
             progress: None,
             exclude: None,
+            drop_log_outcomes: false,
         }
     }
 }
@@ -314,7 +324,7 @@ mod tests {
         counts.drop_record(portwatch_core::DropReason::Truncated);
         Batch {
             id: BatchId {
-                stream: "file:x:b3".into(),
+                stream: "file:x:b4".into(),
                 seq: run,
             },
             minutes: Vec::new(),

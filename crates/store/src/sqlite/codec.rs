@@ -184,7 +184,8 @@ pub(crate) fn series_bucket(row: &SqliteRow) -> Result<(PortBucket, u64), StoreE
 /// The columns every source read selects, in this order.
 macro_rules! source_columns {
     () => {
-        "addr, day, first_seen, last_seen, probes, backscatter, other, bytes, ports, targets, tools"
+        "addr, day, first_seen, last_seen, probes, backscatter, other, bytes, ports, targets, tools, \
+         first_contacts_ok, first_contacts_failed"
     };
 }
 pub(crate) use source_columns;
@@ -214,6 +215,8 @@ pub(crate) fn source_stats(row: &SqliteRow, ports: PortSet) -> Result<SourceStat
             what: "tool counts",
             value: word,
         })?,
+        first_contacts_ok: uint("first contacts ok", get(row, 11)?)?,
+        first_contacts_failed: uint("first contacts failed", get(row, 12)?)?,
     })
 }
 

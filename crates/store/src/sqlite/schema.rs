@@ -159,7 +159,15 @@ const V5: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
-const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5];
+/// Version 6: first contacts per source-day that succeeded and failed, the
+/// counts Threshold Random Walk decides on. Rows written before it read as
+/// no outcomes seen, which is what their captures gave (none were tracked).
+const V6: &[&str] = &[
+    "ALTER TABLE source_days ADD COLUMN first_contacts_ok INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE source_days ADD COLUMN first_contacts_failed INTEGER NOT NULL DEFAULT 0",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

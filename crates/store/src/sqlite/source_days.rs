@@ -71,6 +71,8 @@ async fn write_sources(
                     int("backscatter", s.backscatter)?,
                     int("other", s.other)?,
                     int("bytes", s.bytes)?,
+                    int("first contacts ok", s.first_contacts_ok)?,
+                    int("first contacts failed", s.first_contacts_failed)?,
                 ],
                 [
                     codec::addr_bytes(k.addr),
@@ -83,7 +85,7 @@ async fn write_sources(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO source_days (day, first_seen, last_seen, probes, backscatter, other, bytes, \
-         addr, ports, targets, tools) ",
+         first_contacts_ok, first_contacts_failed, addr, ports, targets, tools) ",
     );
     q.push_values(values, |mut row, (ints, blobs, tools)| {
         for i in ints {
@@ -99,7 +101,8 @@ async fn write_sources(
          first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
          probes = excluded.probes, backscatter = excluded.backscatter, other = excluded.other, \
          bytes = excluded.bytes, ports = excluded.ports, targets = excluded.targets, \
-         tools = excluded.tools",
+         tools = excluded.tools, first_contacts_ok = excluded.first_contacts_ok, \
+         first_contacts_failed = excluded.first_contacts_failed",
     );
     q.build()
         .execute(&mut *conn)

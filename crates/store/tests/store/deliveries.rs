@@ -92,7 +92,9 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         for step in [
             "DROP TABLE deliveries",
             "ALTER TABLE source_days DROP COLUMN tools",
-            // Later versions' tables go too.
+            // Later versions' tables and columns go too.
+            "ALTER TABLE source_days DROP COLUMN first_contacts_ok",
+            "ALTER TABLE source_days DROP COLUMN first_contacts_failed",
             "DROP TABLE payloads",
             "DROP TABLE payload_sources",
             "DROP TABLE checkpoints",
@@ -102,7 +104,7 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         }
         pool.close().await;
     }
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
     let store = SqliteStore::open(&path).await.expect("migrate");
     store
         .record_delivery(&delivery("a1-closed-z", "stdout", "delivered"))

@@ -102,6 +102,8 @@ async fn a_version_3_store_gains_tool_counts() {
         let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
         for step in [
             "ALTER TABLE source_days DROP COLUMN tools",
+            "ALTER TABLE source_days DROP COLUMN first_contacts_ok",
+            "ALTER TABLE source_days DROP COLUMN first_contacts_failed",
             "DROP TABLE payloads",
             "DROP TABLE payload_sources",
             "DROP TABLE checkpoints",
@@ -124,6 +126,59 @@ async fn a_version_3_store_gains_tool_counts() {
     let new = store.source(src, range).await.expect("read").expect("seen");
     assert_eq!(new.tools.total(), old.probes);
     assert_eq!(new.probes, 2 * old.probes);
+}
+
+#[tokio::test]
+async fn a_version_5_store_gains_first_contact_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v5.db");
+    let b = batch("file:abc", 0, &pkts());
+    {
+        let store = SqliteStore::open(&path).await.expect("create");
+        store.merge_batch(&b).await.expect("merge");
+        store.close().await;
+    }
+    // Back to what a version 5 build wrote: no first-contact columns.
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
+        for step in [
+            "ALTER TABLE source_days DROP COLUMN first_contacts_ok",
+            "ALTER TABLE source_days DROP COLUMN first_contacts_failed",
+            "DELETE FROM portwatch_schema WHERE version >= 6",
+        ] {
+            sqlx::query(step).execute(&pool).await.expect(step);
+        }
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("migrate");
+    let range = portwatch_store::TimeRange::default();
+    let src = crate::events::src_addr(0);
+    let old = store.source(src, range).await.expect("read").expect("seen");
+    assert_eq!((old.first_contacts_ok, old.first_contacts_failed), (0, 0));
+    assert!(old.probes > 0);
+    // A batch with outcomes adds to the migrated row.
+    let mut with = batch("file:def", 0, &pkts());
+    let mut added = (0, 0);
+    for (k, s) in with.sources.iter_mut().filter(|(k, _)| k.addr == src) {
+        s.first_contacts_ok = 2;
+        s.first_contacts_failed = 5 + (k.day / 86_400) as u64 % 3;
+        added.0 += s.first_contacts_ok;
+        added.1 += s.first_contacts_failed;
+    }
+    assert!(added.1 > 0, "source 0 is in the batch");
+    store.merge_batch(&with).await.expect("merge");
+    let new = store.source(src, range).await.expect("read").expect("seen");
+    assert_eq!((new.first_contacts_ok, new.first_contacts_failed), added);
+    assert_eq!(new.probes, 2 * old.probes);
+    store.close().await;
+    let reopened = SqliteStore::open(&path).await.expect("reopen");
+    let again = reopened
+        .source(src, range)
+        .await
+        .expect("read")
+        .expect("seen");
+    assert_eq!(again, new);
 }
 
 #[tokio::test]

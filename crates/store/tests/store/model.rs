@@ -139,6 +139,8 @@ impl Model {
                 port_count: s.ports.len(),
                 targets: s.targets.estimate(),
                 tools: s.tools,
+                first_contacts_ok: s.first_contacts_ok,
+                first_contacts_failed: s.first_contacts_failed,
                 ports: s.ports,
             })
             .collect();
