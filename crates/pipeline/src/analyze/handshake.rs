@@ -16,11 +16,20 @@
 //! tracked SYN or an ICMP unreachable about one); if it never does, they are
 //! dropped and no outcome is recorded at all.
 //!
+//! Holding them costs memory for every SYN of a darknet capture, so the
+//! tracker stops holding after [`MAX_HELD`] timeouts without a reply: the
+//! capture is taken to have no replies. It then only watches a small window
+//! of recent SYNs ([`DORMANT_OPEN`]) for an answer; the first answer wakes
+//! it, and outcomes count from then on (the held ones are gone).
+//!
 //! The tracker runs on the reader thread, so it must be cheap on packets
 //! that are not SYN, SYN-ACK, RST or ICMP unreachable: those return after a
 //! protocol and flags test.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+// SipHash would be a fifth of the reader thread's time here.
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use portwatch_core::{Event, Proto, Timestamp, tcp_flags};
@@ -33,6 +42,14 @@ pub const REPLY_TIMEOUT_SECS: i64 = 3;
 /// Attempts waiting for an answer at most; beyond it the oldest are
 /// decided as timed out early, which bounds memory under a SYN flood.
 const MAX_OPEN: usize = 1 << 20;
+
+/// Timeouts held before any reply at most: past it the capture is taken to
+/// show no replies (a darknet), and the tracker goes dormant.
+const MAX_HELD: usize = 1 << 16;
+
+/// Open attempts a dormant tracker keeps watching for an answer that would
+/// show the capture does see replies after all.
+const DORMANT_OPEN: usize = 4096;
 
 /// Distinct (source, target) pairs remembered for first-contact dedup at
 /// most; beyond it the set is cleared, so a source may count a target again.
@@ -70,6 +87,9 @@ pub struct HandshakeTracker {
     replies_seen: bool,
     /// Timed-out attempts held until the capture shows a reply.
     held: Vec<Outcome>,
+    /// No reply among [`MAX_HELD`] timeouts: nothing is held or
+    /// deduplicated until an answer shows up.
+    dormant: bool,
 }
 
 impl HandshakeTracker {
@@ -116,15 +136,23 @@ impl HandshakeTracker {
     }
 
     fn syn(&mut self, ev: &Event<'_>) {
-        if self.contacted.contains(&(ev.src, ev.dst)) {
-            return;
-        }
         let a = Attempt {
             src: ev.src,
             dst: ev.dst,
             dport: ev.dport,
             sport: ev.sport,
         };
+        if self.dormant {
+            // Only a window of recent SYNs, enough to notice an answer.
+            if self.open.len() < DORMANT_OPEN {
+                self.open.insert(a, ev.ts);
+                self.queue.push_back((ev.ts, a));
+            }
+            return;
+        }
+        if self.contacted.contains(&(ev.src, ev.dst)) {
+            return;
+        }
         // First contact is the attempt, whatever its answer: a second SYN
         // to the same address (a retransmission, another port) while the
         // first is pending is not another one.
@@ -155,6 +183,12 @@ impl HandshakeTracker {
         let Some(ts) = self.open.remove(&a) else {
             return;
         };
+        if self.dormant {
+            // Replies after all: count from here on, this one included.
+            self.dormant = false;
+            self.replies_seen = true;
+            self.contacted.insert((src, dst));
+        }
         self.saw_reply(out);
         out.push(Outcome { src, ts, ok });
     }
@@ -195,8 +229,13 @@ impl HandshakeTracker {
     fn timed_out(&mut self, o: Outcome, out: &mut Vec<Outcome>) {
         if self.replies_seen {
             out.push(o);
-        } else {
+        } else if !self.dormant {
             self.held.push(o);
+            if self.held.len() >= MAX_HELD {
+                self.dormant = true;
+                self.held = Vec::new();
+                self.contacted = HashSet::new();
+            }
         }
     }
 
@@ -399,6 +438,31 @@ mod tests {
             got,
             [(SCANNER.into(), 0, false), ("198.18.0.9".into(), 10, false)]
         );
+    }
+
+    #[test]
+    fn a_long_capture_without_replies_goes_dormant_and_wakes_on_an_answer() {
+        let mut t = HandshakeTracker::new();
+        let mut out = Vec::new();
+        // One SYN a second to ever new targets, none answered.
+        let n = MAX_HELD as u32 + 100;
+        for i in 0..n {
+            let dst = Ipv4Addr::from(0xc612_0000 + i).to_string();
+            let ev = tcp(i64::from(i), SCANNER, 1, &dst, 23, SYN);
+            t.sweep(ev.ts, &mut out);
+            t.observe(&ev, &mut out);
+        }
+        assert!(out.is_empty());
+        assert!(t.dormant, "held {}", t.held.len());
+        assert!(t.held.len() < MAX_HELD && t.contacted.len() < MAX_HELD);
+        assert!(t.open.len() <= DORMANT_OPEN);
+        // An answer to a recent SYN: replies after all, counted from here.
+        let last = Ipv4Addr::from(0xc612_0000 + n - 1).to_string();
+        let ev = tcp(i64::from(n), &last, 23, SCANNER, 1, RSTACK);
+        t.sweep(ev.ts, &mut out);
+        t.observe(&ev, &mut out);
+        assert!(!t.dormant);
+        assert!(out.iter().any(|o| o.ts.secs() == i64::from(n - 1) && !o.ok));
     }
 
     fn icmp_unreachable(code: u8, quoted: &[u8]) -> Event<'_> {
