@@ -17,15 +17,18 @@ const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    #[inline]
     pub const fn from_nanos(nanos: i64) -> Self {
         Timestamp(nanos)
     }
 
+    #[inline]
     pub const fn from_secs(secs: i64) -> Self {
         Timestamp(secs.saturating_mul(NANOS_PER_SEC))
     }
 
     /// Seconds and a sub-second part in nanoseconds, as pcap stores them.
+    #[inline]
     pub const fn from_parts(secs: i64, nanos: u32) -> Self {
         Timestamp(
             secs.saturating_mul(NANOS_PER_SEC)
@@ -33,16 +36,19 @@ impl Timestamp {
         )
     }
 
+    #[inline]
     pub const fn nanos(self) -> i64 {
         self.0
     }
 
     /// Whole seconds since the epoch, rounded toward minus infinity.
+    #[inline]
     pub const fn secs(self) -> i64 {
         self.0.div_euclid(NANOS_PER_SEC)
     }
 
     /// The start (in Unix seconds) of the bucket of `width` this instant falls in.
+    #[inline]
     pub const fn bucket_start(self, width: BucketWidth) -> i64 {
         let w = width.secs();
         self.secs().div_euclid(w) * w
@@ -231,6 +237,7 @@ impl BucketWidth {
         BucketWidth::Day,
     ];
 
+    #[inline]
     pub const fn secs(self) -> i64 {
         match self {
             BucketWidth::Minute => 60,

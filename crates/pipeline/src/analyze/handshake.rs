@@ -18,9 +18,14 @@
 //!
 //! Holding them costs memory for every SYN of a darknet capture, so the
 //! tracker stops holding after [`MAX_HELD`] timeouts without a reply: the
-//! capture is taken to have no replies. It then only watches a small window
-//! of recent SYNs ([`DORMANT_OPEN`]) for an answer; the first answer wakes
-//! it, and outcomes count from then on (the held ones are gone).
+//! capture is taken to have no replies. It then only watches a window of
+//! recent SYNs ([`DORMANT_SLOTS`]) for an answer; the first answer wakes it,
+//! and outcomes count from then on (the held ones are gone). The window is a
+//! direct-mapped table with a cheap hash and no sweep: a darknet sends every
+//! packet through it, and a hash map insert, remove and timeout queue per
+//! SYN were a third of the reader thread's time. A later SYN may push an
+//! earlier one out of its slot, so an answer can go unnoticed, but a capture
+//! that really shows replies shows a great many of them.
 //!
 //! The tracker runs on the reader thread, so it must be cheap on packets
 //! that are not SYN, SYN-ACK, RST or ICMP unreachable: those return after a
@@ -47,9 +52,8 @@ const MAX_OPEN: usize = 1 << 20;
 /// show no replies (a darknet), and the tracker goes dormant.
 const MAX_HELD: usize = 1 << 16;
 
-/// Open attempts a dormant tracker keeps watching for an answer that would
-/// show the capture does see replies after all.
-const DORMANT_OPEN: usize = 4096;
+/// Slots of a dormant tracker's window of recent SYNs (a power of two).
+const DORMANT_SLOTS: usize = 4096;
 
 /// Distinct (source, target) pairs remembered for first-contact dedup at
 /// most; beyond it the set is cleared, so a source may count a target again.
@@ -90,6 +94,8 @@ pub struct HandshakeTracker {
     /// No reply among [`MAX_HELD`] timeouts: nothing is held or
     /// deduplicated until an answer shows up.
     dormant: bool,
+    /// A dormant tracker's recent SYNs, by [`window_slot`]; empty otherwise.
+    window: Vec<Option<(Attempt, Timestamp)>>,
 }
 
 impl HandshakeTracker {
@@ -105,9 +111,9 @@ impl HandshakeTracker {
             Some(Proto::Tcp) => {
                 let f = ev.fp.tcp_flags;
                 if f & tcp_flags::RST != 0 {
-                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, false, out);
+                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, ev.ts, false, out);
                 } else if f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK {
-                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, true, out);
+                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, ev.ts, true, out);
                 } else if f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
                     self.syn(ev);
                 }
@@ -119,7 +125,7 @@ impl HandshakeTracker {
                 if matches!(ev.fp.icmp_code, 1 | 3 | 9 | 10 | 13)
                     && let Some(a) = quoted_v4_tcp(ev.payload)
                 {
-                    self.answer(a.src, a.dst, a.dport, a.sport, false, out);
+                    self.answer(a.src, a.dst, a.dport, a.sport, ev.ts, false, out);
                 }
             }
             Some(Proto::Icmpv6) if ev.dport == 1 => {
@@ -128,7 +134,7 @@ impl HandshakeTracker {
                 if matches!(ev.fp.icmp_code, 0 | 1 | 3..=6)
                     && let Some(a) = quoted_v6_tcp(ev.payload)
                 {
-                    self.answer(a.src, a.dst, a.dport, a.sport, false, out);
+                    self.answer(a.src, a.dst, a.dport, a.sport, ev.ts, false, out);
                 }
             }
             _ => {}
@@ -143,10 +149,9 @@ impl HandshakeTracker {
             sport: ev.sport,
         };
         if self.dormant {
-            // Only a window of recent SYNs, enough to notice an answer.
-            if self.open.len() < DORMANT_OPEN {
-                self.open.insert(a, ev.ts);
-                self.queue.push_back((ev.ts, a));
+            let slot = window_slot(&a);
+            if let Some(s) = self.window.get_mut(slot) {
+                *s = Some((a, ev.ts));
             }
             return;
         }
@@ -164,13 +169,16 @@ impl HandshakeTracker {
         self.queue.push_back((ev.ts, a));
     }
 
-    /// An answer from `dst:dport` to `src:sport`: the attempt `src` opened.
+    /// An answer at `now` from `dst:dport` to `src:sport`: the attempt `src`
+    /// opened.
+    #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
         src: IpAddr,
         dst: IpAddr,
         dport: u16,
         sport: u16,
+        now: Timestamp,
         ok: bool,
         out: &mut Vec<Outcome>,
     ) {
@@ -180,10 +188,16 @@ impl HandshakeTracker {
             dport,
             sport,
         };
-        let Some(ts) = self.open.remove(&a) else {
+        let found = match self.open.remove(&a) {
+            Some(ts) => Some(ts),
+            None if self.dormant => self.window_take(&a, now),
+            None => None,
+        };
+        let Some(ts) = found else {
             return;
         };
         if self.dormant {
+            self.window = Vec::new();
             // Replies after all: count from here on, this one included.
             self.dormant = false;
             self.replies_seen = true;
@@ -235,7 +249,23 @@ impl HandshakeTracker {
                 self.dormant = true;
                 self.held = Vec::new();
                 self.contacted = HashSet::new();
+                self.window = vec![None; DORMANT_SLOTS];
             }
+        }
+    }
+
+    /// Takes `a` out of a dormant tracker's window if its SYN is there and
+    /// recent enough at `now` to be answered; returns the SYN's time.
+    fn window_take(&mut self, a: &Attempt, now: Timestamp) -> Option<Timestamp> {
+        let slot = self.window.get_mut(window_slot(a))?;
+        match *slot {
+            Some((held, ts))
+                if held == *a && now.secs().saturating_sub(ts.secs()) <= REPLY_TIMEOUT_SECS =>
+            {
+                *slot = None;
+                Some(ts)
+            }
+            _ => None,
         }
     }
 
@@ -245,6 +275,28 @@ impl HandshakeTracker {
         self.sweep(Timestamp(i64::MAX), out);
         self.held.clear();
     }
+}
+
+/// Where `a` goes in a dormant tracker's window: a multiply-xor of the
+/// addresses and ports, far cheaper than a keyed hash of the enum (a
+/// darknet's own traffic cannot steer it anywhere that matters: at worst an
+/// answer goes unnoticed).
+#[inline]
+fn window_slot(a: &Attempt) -> usize {
+    #[inline]
+    fn bits(ip: IpAddr) -> u64 {
+        match ip {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => {
+                let x = u128::from(v6);
+                (x as u64) ^ (x >> 64) as u64
+            }
+        }
+    }
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let h = (bits(a.src).wrapping_mul(K) ^ bits(a.dst)).wrapping_mul(K)
+        ^ (u64::from(a.sport) << 16 | u64::from(a.dport));
+    (h.wrapping_mul(K) >> (64 - DORMANT_SLOTS.trailing_zeros())) as usize
 }
 
 /// The TCP attempt an ICMPv4 error quotes: the original IPv4 header and at
@@ -455,7 +507,8 @@ mod tests {
         assert!(out.is_empty());
         assert!(t.dormant, "held {}", t.held.len());
         assert!(t.held.len() < MAX_HELD && t.contacted.len() < MAX_HELD);
-        assert!(t.open.len() <= DORMANT_OPEN);
+        assert!(t.open.is_empty() && t.queue.is_empty());
+        assert_eq!(t.window.len(), DORMANT_SLOTS);
         // An answer to a recent SYN: replies after all, counted from here.
         let last = Ipv4Addr::from(0xc612_0000 + n - 1).to_string();
         let ev = tcp(i64::from(n), &last, 23, SCANNER, 1, RSTACK);
@@ -463,6 +516,41 @@ mod tests {
         t.observe(&ev, &mut out);
         assert!(!t.dormant);
         assert!(out.iter().any(|o| o.ts.secs() == i64::from(n - 1) && !o.ok));
+    }
+
+    #[test]
+    fn a_dormant_tracker_ignores_answers_after_the_timeout() {
+        let mut t = HandshakeTracker::new();
+        let mut out = Vec::new();
+        let n = MAX_HELD as u32 + 100;
+        for i in 0..n {
+            let dst = Ipv4Addr::from(0xc612_0000 + i).to_string();
+            let ev = tcp(i64::from(i), SCANNER, 1, &dst, 23, SYN);
+            t.sweep(ev.ts, &mut out);
+            t.observe(&ev, &mut out);
+        }
+        assert!(t.dormant);
+        // The last SYN was at n - 1; an answer 4 s later is too late.
+        let last = Ipv4Addr::from(0xc612_0000 + n - 1).to_string();
+        let late = tcp(i64::from(n + 3), &last, 23, SCANNER, 1, SYNACK);
+        t.sweep(late.ts, &mut out);
+        t.observe(&late, &mut out);
+        assert!(t.dormant && out.is_empty());
+        // A SYN-ACK from the wrong port answers nothing either.
+        let syn = tcp(i64::from(n + 4), SCANNER, 7, &last, 80, SYN);
+        t.observe(&syn, &mut out);
+        t.observe(
+            &tcp(i64::from(n + 4), &last, 81, SCANNER, 7, SYNACK),
+            &mut out,
+        );
+        assert!(t.dormant && out.is_empty());
+        t.observe(
+            &tcp(i64::from(n + 5), &last, 80, SCANNER, 7, SYNACK),
+            &mut out,
+        );
+        assert!(!t.dormant);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].ok && out[0].ts.secs() == i64::from(n + 4));
     }
 
     fn icmp_unreachable(code: u8, quoted: &[u8]) -> Event<'_> {

@@ -153,6 +153,7 @@ impl PortSet {
         }
     }
 
+    #[inline]
     pub fn len(&self) -> u64 {
         self.sparse.len() as u64 + self.dense.iter().map(|b| u64::from(b.len)).sum::<u64>()
     }
