@@ -19,9 +19,10 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::netns::{Cleanup, command_exists, is_root, sh};
 use common::*;
 use serde_json::Value;
 
@@ -29,51 +30,6 @@ const OUTSIDE: &str = "198.18.7.1";
 const INSIDE: &str = "198.18.7.2";
 const API_PORT: u16 = 8780;
 const API: &str = "198.18.7.2:8780";
-
-fn command_exists(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn sh(cmd: &[&str]) -> bool {
-    Command::new(cmd[0])
-        .args(&cmd[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Removes the namespace (and the veth pair with it) and stops the
-/// processes however the test ends.
-struct Cleanup {
-    ns: String,
-    children: Vec<Child>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-    }
-}
 
 fn http_get(path: &str) -> Option<Value> {
     let mut s = TcpStream::connect_timeout(&API.parse().unwrap(), Duration::from_secs(1)).ok()?;

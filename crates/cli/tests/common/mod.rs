@@ -1,7 +1,9 @@
 //! Helpers shared by the CLI tests: run the real binary, find shared data,
-//! ask tshark.
+//! ask tshark; and, in `netns`, set up and tear down network namespaces.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
