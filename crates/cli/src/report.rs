@@ -555,6 +555,13 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                         s.lists.clone().unwrap_or_default().join(" "),
                         opt(&s.research),
                         s.possibly_infected.to_string(),
+                        s.trw
+                            .as_ref()
+                            .map_or(String::new(), |t| t.verdict.to_string()),
+                        s.trw.as_ref().map_or(String::new(), |t| t.ok.to_string()),
+                        s.trw
+                            .as_ref()
+                            .map_or(String::new(), |t| t.failed.to_string()),
                     ]
                 })
                 .collect();
@@ -577,6 +584,9 @@ async fn sources(a: SourcesArgs) -> anyhow::Result<()> {
                     "lists",
                     "research",
                     "possibly_infected",
+                    "trw",
+                    "first_contacts_ok",
+                    "first_contacts_failed",
                 ],
                 &rows,
             )?;

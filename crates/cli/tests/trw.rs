@@ -211,6 +211,48 @@ fn verdicts_from_a_capture_with_replies() {
         skip("tshark not installed: the oracle cross-check is not run");
     }
 
+    // The CSV form carries the same verdicts and counts.
+    let (code, csv, err) = run(&[
+        "report",
+        "sources",
+        "--db",
+        s_(&dir.path().join("pw.db")),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} column in {header:?}"))
+    };
+    let (addr, verdict, ok, failed) = (
+        col("addr"),
+        col("trw"),
+        col("first_contacts_ok"),
+        col("first_contacts_failed"),
+    );
+    let csv_row = |a: Ipv4Addr| -> Vec<String> {
+        lines
+            .clone()
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .find(|f| f.get(addr).is_some_and(|v| *v == a.to_string()))
+            .unwrap_or_else(|| panic!("{a} missing from {csv}"))
+    };
+    let scanner = csv_row(SCANNER);
+    assert_eq!(
+        (&*scanner[verdict], &*scanner[ok], &*scanner[failed]),
+        ("scanner", "3", "17")
+    );
+    let answering = csv_row(host(4));
+    assert_eq!(
+        (&*answering[verdict], &*answering[ok], &*answering[failed]),
+        ("", "", "")
+    );
+
     // The single-source report says the same in words.
     let (code, out, err) = run(&[
         "report",
