@@ -8,10 +8,13 @@
 //! minutes and keeps the alerts beside them. The command-line tool only parses arguments and hands them
 //! here. [`live`] is the long-running sensor of `portwatch run`: the same
 //! aggregation and store, fed by followed logs, the honeypot and packet
-//! sources, flushed per minute.
+//! sources, flushed per minute. Both follow TCP first contacts to their
+//! answers where a capture shows replies (the handshake tracker), for
+//! Threshold Random Walk.
 
 pub mod analyze;
 pub mod detect;
+mod handshake;
 pub mod live;
 
 pub use analyze::{

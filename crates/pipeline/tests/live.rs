@@ -65,6 +65,7 @@ fn events(obs: Vec<Observation>, checkpoint: Option<(&str, &str)>) -> Input {
         source: 0,
         observations: obs,
         errors: Vec::new(),
+        outcomes: Vec::new(),
         lines: 0,
         checkpoint: checkpoint.map(|(a, b)| (a.to_string(), b.to_string())),
     }
@@ -292,4 +293,98 @@ async fn frames_from_a_packet_source_are_decoded_and_counted() {
     );
     let totals = store.totals().await.expect("totals");
     assert_eq!(totals.counts.dropped_total(), 2);
+}
+
+/// An Ethernet frame with a 20-byte IPv4 header and a TCP header.
+fn tcp_frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend([0x08, 0x00]);
+    f.extend([0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+    f.extend(src);
+    f.extend(dst);
+    let mut tcp = [0u8; 20];
+    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
+    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    f.extend(tcp);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_with_replies_gives_first_contact_outcomes() {
+    use portwatch_decode::LinkType;
+    use portwatch_pipeline::live::FrameSource;
+    const SYN: u8 = 0x02;
+    const SYN_ACK: u8 = 0x12;
+    const RST_ACK: u8 = 0x14;
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
+        .await
+        .expect("open");
+    let mut source = FrameSource::new(&handle, "capture:test");
+    let stats = handle.stats.clone();
+    drop(handle);
+    // 192.0.2.9 knocks on port 23 of ten hosts: three accept, four reset,
+    // three never answer. A client fetches twice from one server (one
+    // first contact, answered).
+    let scanner = [192, 0, 2, 9];
+    let client = [192, 0, 2, 10];
+    let host = |i: u8| [198, 18, 0, i];
+    let feeder = std::thread::spawn(move || {
+        let t0 = 1_714_564_800i64;
+        let mut frames = Vec::new();
+        for i in 1..=10u8 {
+            frames.push((t0, tcp_frame(scanner, 40000, host(i), 23, SYN)));
+            match i {
+                1..=3 => frames.push((t0, tcp_frame(host(i), 23, scanner, 40000, SYN_ACK))),
+                4..=7 => frames.push((t0, tcp_frame(host(i), 23, scanner, 40000, RST_ACK))),
+                _ => {}
+            }
+        }
+        for sport in [50000, 50001] {
+            frames.push((t0 + 1, tcp_frame(client, sport, host(20), 443, SYN)));
+            frames.push((t0 + 1, tcp_frame(host(20), 443, client, sport, SYN_ACK)));
+        }
+        // Ten seconds later: the unanswered SYNs have timed out.
+        frames.push((t0 + 10, tcp_frame(client, 50002, host(21), 443, SYN)));
+        for (t, frame) in &frames {
+            source
+                .push(
+                    LinkType::ETHERNET,
+                    Timestamp::from_secs(*t),
+                    frame,
+                    frame.len() as u32,
+                )
+                .expect("sensor running");
+        }
+        source.finish().expect("running");
+        frames.len() as u64
+    });
+    let watch = stats.clone();
+    let sent = feeder.join().expect("feeder");
+    let run = tokio::spawn(sensor.run(async move {
+        while watch.snapshot().sources[0].events < sent {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }));
+    run.await.expect("join").expect("run");
+    let outcomes = |addr: [u8; 4]| {
+        let store = store.clone();
+        async move {
+            let s = store
+                .source(addr.into(), TimeRange::ALL)
+                .await
+                .expect("query")
+                .expect("source seen");
+            (s.first_contacts_ok, s.first_contacts_failed)
+        }
+    };
+    assert_eq!(outcomes(scanner).await, (3, 7));
+    // The second fetch is no new contact; the last SYN never got its
+    // answer before the source ended.
+    assert_eq!(outcomes(client).await, (1, 1));
+    // The answering hosts opened nothing.
+    assert_eq!(outcomes(host(1)).await, (0, 0));
 }

@@ -34,9 +34,9 @@ use portwatch_decode::{CaptureError, CaptureReader, decode};
 use portwatch_sources::OpenedInput;
 use tokio::sync::mpsc;
 
-use super::handshake::{HandshakeTracker, Outcome};
 use super::report::{InputReport, LocatedError};
 use super::{AnalyzeOptions, PortTotals, Produced, add_to_totals};
+use crate::handshake::{HandshakeTracker, Outcome};
 
 /// Records per chunk (3.5 MiB of observations). Workers group a chunk's
 /// events by source-day before touching the source tables, so bigger chunks

@@ -1,7 +1,6 @@
 //! `portwatch analyze`: files in, batches merged into a store, a report out.
 
 mod capture;
-mod handshake;
 mod log;
 mod report;
 

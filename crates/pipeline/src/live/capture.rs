@@ -85,7 +85,7 @@ fn feed(
                 let _ = source.push(link, p.ts, &p.data, p.orig_len);
             }
         }
-        let _ = source.flush();
+        let _ = source.finish();
     }
     match result {
         Ok(stats) => {

@@ -1,9 +1,18 @@
 //! Captured frames as a live source: whatever reads packets (libpcap,
 //! AF_PACKET, a test) hands each frame here with its link type and time;
 //! frames are decoded with [`portwatch_decode::decode`] and sent on in runs.
+//!
+//! Each source follows TCP first contacts to their answers as `analyze`
+//! does (the same handshake tracker), so a sensor on a link that carries
+//! replies gives Threshold Random Walk verdicts. A SYN seen on one source
+//! and its answer on another are not matched.
+
+use std::time::Instant;
 
 use portwatch_aggregate::Observation;
 use portwatch_core::{DropReason, Timestamp};
+
+use crate::handshake::{HandshakeTracker, Outcome};
 use portwatch_decode::LinkType;
 
 use super::sensor::{Input, LiveHandle, register};
@@ -21,6 +30,14 @@ pub struct FrameSource {
     id: usize,
     observations: Vec<Observation>,
     errors: Vec<DropReason>,
+    handshakes: HandshakeTracker,
+    outcomes: Vec<Outcome>,
+    /// The newest frame time, and when that frame was pushed: while the
+    /// link is quiet, capture time is taken to advance with the wall clock,
+    /// so unanswered SYNs still time out.
+    newest: Option<(Timestamp, Instant)>,
+    /// The capture second the tracker was last swept at.
+    swept: i64,
 }
 
 /// The sensor has stopped; the packet source should stop too.
@@ -36,6 +53,10 @@ impl FrameSource {
             handle: handle.clone(),
             observations: Vec::with_capacity(RUN),
             errors: Vec::new(),
+            handshakes: HandshakeTracker::new(),
+            outcomes: Vec::new(),
+            newest: None,
+            swept: i64::MIN,
         }
     }
 
@@ -49,8 +70,15 @@ impl FrameSource {
         data: &[u8],
         orig_len: u32,
     ) -> Result<(), SensorGone> {
+        if self.newest.is_none_or(|(t, _)| ts > t) {
+            self.newest = Some((ts, Instant::now()));
+            self.sweep(ts);
+        }
         match portwatch_decode::decode(link, ts, data, orig_len) {
-            Ok(ev) => self.observations.push(Observation::of(&ev)),
+            Ok(ev) => {
+                self.handshakes.observe(&ev, &mut self.outcomes);
+                self.observations.push(Observation::of(&ev));
+            }
             Err(reason) => self.errors.push(reason),
         }
         if self.observations.len() + self.errors.len() >= RUN {
@@ -59,15 +87,41 @@ impl FrameSource {
         Ok(())
     }
 
-    /// Sends what is buffered.
+    /// Times out unanswered SYNs once a second of capture time.
+    fn sweep(&mut self, now: Timestamp) {
+        if now.secs() > self.swept {
+            self.swept = now.secs();
+            self.handshakes.sweep(now, &mut self.outcomes);
+        }
+    }
+
+    /// Sends what is buffered, first timing out SYNs that went unanswered
+    /// while the link was quiet.
     pub fn flush(&mut self) -> Result<(), SensorGone> {
-        if self.observations.is_empty() && self.errors.is_empty() {
+        if let Some((ts, at)) = self.newest {
+            let quiet = at.elapsed().as_nanos();
+            let now = Timestamp(ts.0.saturating_add(i64::try_from(quiet).unwrap_or(i64::MAX)));
+            self.sweep(now);
+        }
+        self.send()
+    }
+
+    /// The source ends: every attempt still open is decided, and
+    /// everything is sent.
+    pub fn finish(&mut self) -> Result<(), SensorGone> {
+        self.handshakes.finish(&mut self.outcomes);
+        self.send()
+    }
+
+    fn send(&mut self) -> Result<(), SensorGone> {
+        if self.observations.is_empty() && self.errors.is_empty() && self.outcomes.is_empty() {
             return Ok(());
         }
         let input = Input::Events {
             source: self.id,
             observations: std::mem::replace(&mut self.observations, Vec::with_capacity(RUN)),
             errors: std::mem::take(&mut self.errors),
+            outcomes: std::mem::take(&mut self.outcomes),
             lines: 0,
             checkpoint: None,
         };

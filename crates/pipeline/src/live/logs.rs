@@ -152,6 +152,9 @@ fn follow(
             source: id,
             observations,
             errors,
+            // A log shows no replies; live drop-log outcomes are not
+            // followed yet.
+            outcomes: Vec::new(),
             lines: lines.len() as u64,
             checkpoint,
         };

@@ -61,6 +61,6 @@ pub use frames::{FrameSource, SensorGone};
 pub use honeypot::spawn_honeypot;
 pub use logs::{LogSource, LogSourceError, spawn_log};
 pub use sensor::{
-    Input, LiveConfig, LiveError, LiveHandle, LiveSummary, Sensor, now_secs, register,
+    Input, LiveConfig, LiveError, LiveHandle, LiveSummary, Outcome, Sensor, now_secs, register,
 };
 pub use stats::{LiveStats, SensorHealth, SourceHealth, SourceKind};

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portwatch_aggregate::{Aggregator, Batch, BatchId, Observation};
+
+pub use crate::handshake::Outcome;
 use portwatch_core::DropReason;
 use portwatch_detect::DetectConfig;
 use portwatch_honeypot::HoneypotEvent;
@@ -94,6 +96,9 @@ pub enum Input {
         observations: Vec<Observation>,
         /// Records that could not be read, by reason.
         errors: Vec<DropReason>,
+        /// First contacts decided among these events (and earlier ones of
+        /// the same source): only captures that show replies give them.
+        outcomes: Vec<Outcome>,
         /// Log lines read (0 for other sources).
         lines: u64,
         /// Where the source stands after these events, saved with the
@@ -234,6 +239,7 @@ impl Sensor {
                 source,
                 observations,
                 errors,
+                outcomes,
                 lines,
                 checkpoint,
             } => {
@@ -242,6 +248,9 @@ impl Sensor {
                 }
                 for &r in &errors {
                     self.agg.drop_record(r);
+                }
+                for o in &outcomes {
+                    self.agg.first_contact(o.src, o.ts, o.ok);
                 }
                 let n = observations.len() as u64;
                 self.pending_events += n;
