@@ -9,6 +9,7 @@ use portwatch_aggregate::SeriesClass;
 use portwatch_core::Timestamp;
 use portwatch_detect::Alert;
 use portwatch_pipeline::detect::{bucket_band, port_bands};
+use portwatch_scanners::{Tool, Trw};
 use portwatch_sketch::TopEntry;
 use portwatch_store::{
     AlertRecord, AlertsQuery, Order, PortTotals, SeriesQuery, SourceOrder, SourceTotals,
@@ -316,6 +317,20 @@ struct Source {
     port_count: u64,
     ports: Vec<String>,
     targets: u64,
+    /// The recognised tool that sent most probes, or `unknown`.
+    tool: &'static str,
+    /// Probes per tool fingerprint (they add up to `probes`).
+    tools: std::collections::BTreeMap<&'static str, u64>,
+    /// Threshold Random Walk on the source's first contacts; null when the
+    /// inputs showed no connection outcome for it.
+    trw: Option<TrwVerdict>,
+}
+
+#[derive(Debug, Serialize)]
+struct TrwVerdict {
+    verdict: &'static str,
+    ok: u64,
+    failed: u64,
 }
 
 impl From<&SourceTotals> for Source {
@@ -332,6 +347,15 @@ impl From<&SourceTotals> for Source {
             port_count: s.port_count,
             ports: s.ports.iter().take(100).map(|p| p.to_string()).collect(),
             targets: s.targets,
+            tool: s.tools.dominant().unwrap_or(Tool::Unknown).as_str(),
+            tools: s.tools.iter().map(|(t, n)| (t.as_str(), n)).collect(),
+            trw: (s.first_contacts_ok + s.first_contacts_failed > 0).then(|| TrwVerdict {
+                verdict: Trw::default()
+                    .judge(s.first_contacts_ok, s.first_contacts_failed)
+                    .as_str(),
+                ok: s.first_contacts_ok,
+                failed: s.first_contacts_failed,
+            }),
         }
     }
 }

@@ -111,7 +111,19 @@ async fn every_endpoint_answers_from_the_store() {
     assert_eq!(series["alerts"][0]["id"], id);
 
     let sources = get_json(&app, "/api/v1/sources?port=5168/tcp&limit=400").await;
-    assert!(sources["sources"].as_array().unwrap().len() >= 300);
+    let sources = sources["sources"].as_array().unwrap();
+    assert!(sources.len() >= 300);
+    for src in sources {
+        // Every probe is counted under one tool, the dominant one named;
+        // a darknet capture gives no connection outcomes.
+        let tools = src["tools"].as_object().unwrap();
+        let sum: u64 = tools.values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(sum, src["probes"].as_u64().unwrap(), "{src}");
+        let tool = src["tool"].as_str().unwrap();
+        assert!(tool == "unknown" || tools.contains_key(tool), "{src}");
+        assert_eq!(src["trw"], Value::Null, "{src}");
+    }
+    assert!(sources.iter().any(|s| s["tool"] != "unknown"));
 
     let (status, text) = get(&app, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
