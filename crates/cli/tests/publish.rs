@@ -255,11 +255,13 @@ struct Receiver {
     accepted: HashMap<String, u32>,
     /// Keys of the requests answered 503.
     failed: Vec<String>,
+    /// The bodies accepted (alert documents).
+    bodies: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<Receiver>>;
 
-async fn hook(AxState(st): AxState<Shared>, headers: HeaderMap) -> StatusCode {
+async fn hook(AxState(st): AxState<Shared>, headers: HeaderMap, body: String) -> StatusCode {
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -272,6 +274,8 @@ async fn hook(AxState(st): AxState<Shared>, headers: HeaderMap) -> StatusCode {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     *r.accepted.entry(key).or_default() += 1;
+    r.bodies
+        .push(serde_json::from_str(&body).unwrap_or(Value::Null));
     StatusCode::OK
 }
 
@@ -443,6 +447,30 @@ fn every_transition_reaches_each_sink_exactly_once_across_runs() {
             .iter()
             .all(|l| l["schema"] == "portwatch.alert-event/1")
     );
+
+    // Each event's alert carries the attribution `portwatch alerts` gives,
+    // in the file and in the webhook's bodies alike.
+    let (code, out, err) = run(&["alerts", "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let attribution_of: HashMap<String, Value> = listed["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_string(),
+                a["attribution"].clone(),
+            )
+        })
+        .collect();
+    let bodies = st.lock().unwrap().bodies.clone();
+    assert_eq!(bodies.len(), transitions.len());
+    for alert in lines.iter().map(|l| &l["alert"]).chain(&bodies) {
+        let id = alert["id"].as_str().unwrap();
+        assert!(alert["attribution"]["sources"]["sources"].as_u64().unwrap() > 0);
+        assert_eq!(alert["attribution"], attribution_of[id], "{id}");
+    }
 
     // A third run with publishing off for once, then the table's section.
     let (code, out, err) = run(&[

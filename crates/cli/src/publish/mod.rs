@@ -90,11 +90,12 @@ impl Sink {
         }
     }
 
-    async fn send(&mut self, u: &AlertUpdate) -> DeliveryRecord {
+    async fn send(&mut self, u: &AlertUpdate, attribution: &serde_json::Value) -> DeliveryRecord {
+        let a = Some(attribution);
         let (out, target) = match self {
-            Sink::Hook(hook, _) => return hook.deliver(u).await,
-            Sink::Stdout(out) => (out.send(u), "stdout".to_string()),
-            Sink::File(out, path) => (out.send(u), path.clone()),
+            Sink::Hook(hook, _) => return hook.deliver_attributed(u, a).await,
+            Sink::Stdout(out) => (out.send_attributed(u, a), "stdout".to_string()),
+            Sink::File(out, path) => (out.send_attributed(u, a), path.clone()),
         };
         // A line sink has one attempt: a write that failed is retried by
         // the next run, like a webhook that gave up.
@@ -165,8 +166,19 @@ pub async fn run(
         .into_iter()
         .map(|d| ((d.key.clone(), d.sink.clone()), d))
         .collect();
+    // Each alert's attribution is worked out once, for all its transitions
+    // and sinks, and only if something is sent.
+    let mut attributions = HashMap::new();
     for mut sink in open_sinks(cfg)? {
-        let tally = deliver_all(store, &mut sink, alerts, &done, &mut out.deliveries).await?;
+        let mut delivery = Delivery {
+            store,
+            attrib,
+            done: &done,
+            attributions: &mut attributions,
+        };
+        let tally = delivery
+            .deliver_all(&mut sink, alerts, &mut out.deliveries)
+            .await?;
         out.sinks.push(tally);
     }
     if let Some(dir) = &cfg.advisory_dir {
@@ -200,49 +212,71 @@ fn open_sinks(cfg: &PublishConfig) -> anyhow::Result<Vec<Sink>> {
 /// the next run: each would cost the whole retry schedule against an
 /// endpoint that is down, and waiting keeps every alert's transitions in
 /// order at the receiver.
-async fn deliver_all(
-    store: &dyn Store,
-    sink: &mut Sink,
-    alerts: &[Alert],
-    done: &HashMap<(String, String), StoredDelivery>,
-    log: &mut Vec<DeliveryDoc>,
-) -> anyhow::Result<SinkDoc> {
-    let name = sink.name();
-    let mut tally = SinkDoc {
-        sink: name.clone(),
-        ..SinkDoc::default()
-    };
-    let mut down = false;
-    for u in alerts.iter().flat_map(updates) {
-        let key = idempotency_key(&u);
-        let prev = done.get(&(key.clone(), name.clone()));
-        if prev.is_some_and(|d| is_final(&d.outcome)) {
-            tally.already_delivered += 1;
-            continue;
+struct Delivery<'a> {
+    store: &'a dyn Store,
+    attrib: &'a Attribution,
+    done: &'a HashMap<(String, String), StoredDelivery>,
+    /// By alert id.
+    attributions: &'a mut HashMap<String, serde_json::Value>,
+}
+
+impl Delivery<'_> {
+    async fn attribution(&mut self, alert: &Alert) -> anyhow::Result<serde_json::Value> {
+        let id = alert.id.to_string();
+        if let Some(a) = self.attributions.get(&id) {
+            return Ok(a.clone());
         }
-        if down {
-            tally.deferred += 1;
-            continue;
-        }
-        let record = sink.send(&u).await;
-        match record.outcome {
-            Outcome::Delivered => tally.delivered += 1,
-            Outcome::Rejected => tally.rejected += 1,
-            Outcome::GaveUp => {
-                tally.gave_up += 1;
-                down = true;
-            }
-        }
-        store
-            .record_delivery(&stored(&name, &record, prev)?)
-            .await
-            .with_context(|| format!("recording the delivery of {key} to {name}"))?;
-        log.push(DeliveryDoc {
-            sink: name.clone(),
-            record,
-        });
+        let doc = crate::detect::attribute_alert(self.attrib, self.store, alert).await?;
+        let value = serde_json::to_value(&doc)?;
+        self.attributions.insert(id, value.clone());
+        Ok(value)
     }
-    Ok(tally)
+
+    async fn deliver_all(
+        &mut self,
+        sink: &mut Sink,
+        alerts: &[Alert],
+        log: &mut Vec<DeliveryDoc>,
+    ) -> anyhow::Result<SinkDoc> {
+        let (store, done) = (self.store, self.done);
+        let name = sink.name();
+        let mut tally = SinkDoc {
+            sink: name.clone(),
+            ..SinkDoc::default()
+        };
+        let mut down = false;
+        for u in alerts.iter().flat_map(updates) {
+            let key = idempotency_key(&u);
+            let prev = done.get(&(key.clone(), name.clone()));
+            if prev.is_some_and(|d| is_final(&d.outcome)) {
+                tally.already_delivered += 1;
+                continue;
+            }
+            if down {
+                tally.deferred += 1;
+                continue;
+            }
+            let attribution = self.attribution(&u.alert).await?;
+            let record = sink.send(&u, &attribution).await;
+            match record.outcome {
+                Outcome::Delivered => tally.delivered += 1,
+                Outcome::Rejected => tally.rejected += 1,
+                Outcome::GaveUp => {
+                    tally.gave_up += 1;
+                    down = true;
+                }
+            }
+            store
+                .record_delivery(&stored(&name, &record, prev)?)
+                .await
+                .with_context(|| format!("recording the delivery of {key} to {name}"))?;
+            log.push(DeliveryDoc {
+                sink: name.clone(),
+                record,
+            });
+        }
+        Ok(tally)
+    }
 }
 
 /// The row to store: this run's attempts after those of earlier runs, so

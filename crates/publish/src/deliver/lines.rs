@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
-use portwatch_detect::{Alert, AlertUpdate};
+use portwatch_detect::AlertUpdate;
 use serde::Serialize;
 
 use crate::PublishError;
@@ -14,11 +14,11 @@ use crate::PublishError;
 pub const EVENT_SCHEMA: &str = "portwatch.alert-event/1";
 
 #[derive(Serialize)]
-struct Line<'a> {
+struct Line {
     schema: &'static str,
     key: String,
     event: String,
-    alert: &'a Alert,
+    alert: serde_json::Value,
 }
 
 /// Writes each update as one line and flushes it, so a reader tailing the
@@ -66,11 +66,21 @@ impl<W: Write> JsonLines<W> {
     }
 
     pub fn send(&mut self, update: &AlertUpdate) -> Result<(), PublishError> {
+        self.send_attributed(update, None)
+    }
+
+    /// [`Self::send`] with the attribution of the alert's sources in its
+    /// document ([`super::alert_document`]).
+    pub fn send_attributed(
+        &mut self,
+        update: &AlertUpdate,
+        attribution: Option<&serde_json::Value>,
+    ) -> Result<(), PublishError> {
         let line = Line {
             schema: EVENT_SCHEMA,
             key: super::idempotency_key(update),
             event: super::event_name(update),
-            alert: &update.alert,
+            alert: super::alert_document(update, attribution),
         };
         let mut text = serde_json::to_string(&line)?;
         text.push('\n');

@@ -12,6 +12,20 @@ use serde::Serialize;
 pub use lines::{EVENT_SCHEMA, JsonLines};
 pub use webhook::{Webhook, WebhookConfig};
 
+/// The alert document an update carries: `portwatch.alert/1`, with the
+/// attribution of its sources beside its fields when the caller has it
+/// (as `portwatch alerts --format json` gives it).
+pub fn alert_document(
+    update: &AlertUpdate,
+    attribution: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let mut doc = serde_json::to_value(&update.alert).unwrap_or_default();
+    if let (Some(a), Some(fields)) = (attribution, doc.as_object_mut()) {
+        fields.insert("attribution".into(), a.clone());
+    }
+    doc
+}
+
 /// The event name of an update: `opened`, `reopened`, a state
 /// (`rising`, `peak`, `tapering`, `closed`) or `kind_<kind>`.
 pub fn event_name(update: &AlertUpdate) -> String {

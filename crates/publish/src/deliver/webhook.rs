@@ -106,9 +106,19 @@ impl Webhook {
     /// accepted, rejected, or the attempts run out. Never fails: what
     /// happened is in the record.
     pub async fn deliver(&self, update: &AlertUpdate) -> DeliveryRecord {
+        self.deliver_attributed(update, None).await
+    }
+
+    /// [`Self::deliver`] with the attribution of the alert's sources in the
+    /// body ([`super::alert_document`]).
+    pub async fn deliver_attributed(
+        &self,
+        update: &AlertUpdate,
+        attribution: Option<&serde_json::Value>,
+    ) -> DeliveryRecord {
         let key = idempotency_key(update);
         let event = event_name(update);
-        let body = update.alert.to_json();
+        let body = super::alert_document(update, attribution).to_string();
         let mut record = DeliveryRecord {
             target: self.cfg.url.clone(),
             alert_id: update.alert.id.to_string(),
