@@ -110,10 +110,17 @@ impl HandshakeTracker {
         match ev.proto {
             Some(Proto::Tcp) => {
                 let f = ev.fp.tcp_flags;
+                // The attempt this packet would answer.
+                let asked = Attempt {
+                    src: ev.dst,
+                    dst: ev.src,
+                    dport: ev.sport,
+                    sport: ev.dport,
+                };
                 if f & tcp_flags::RST != 0 {
-                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, ev.ts, false, out);
+                    self.answer(asked, ev.ts, false, out);
                 } else if f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK {
-                    self.answer(ev.dst, ev.src, ev.sport, ev.dport, ev.ts, true, out);
+                    self.answer(asked, ev.ts, true, out);
                 } else if f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
                     self.syn(ev);
                 }
@@ -125,7 +132,7 @@ impl HandshakeTracker {
                 if matches!(ev.fp.icmp_code, 1 | 3 | 9 | 10 | 13)
                     && let Some(a) = quoted_v4_tcp(ev.payload)
                 {
-                    self.answer(a.src, a.dst, a.dport, a.sport, ev.ts, false, out);
+                    self.answer(a, ev.ts, false, out);
                 }
             }
             Some(Proto::Icmpv6) if ev.dport == 1 => {
@@ -134,7 +141,7 @@ impl HandshakeTracker {
                 if matches!(ev.fp.icmp_code, 0 | 1 | 3..=6)
                     && let Some(a) = quoted_v6_tcp(ev.payload)
                 {
-                    self.answer(a.src, a.dst, a.dport, a.sport, ev.ts, false, out);
+                    self.answer(a, ev.ts, false, out);
                 }
             }
             _ => {}
@@ -169,25 +176,8 @@ impl HandshakeTracker {
         self.queue.push_back((ev.ts, a));
     }
 
-    /// An answer at `now` from `dst:dport` to `src:sport`: the attempt `src`
-    /// opened.
-    #[allow(clippy::too_many_arguments)]
-    fn answer(
-        &mut self,
-        src: IpAddr,
-        dst: IpAddr,
-        dport: u16,
-        sport: u16,
-        now: Timestamp,
-        ok: bool,
-        out: &mut Vec<Outcome>,
-    ) {
-        let a = Attempt {
-            src,
-            dst,
-            dport,
-            sport,
-        };
+    /// An answer at `now` to the attempt `a`.
+    fn answer(&mut self, a: Attempt, now: Timestamp, ok: bool, out: &mut Vec<Outcome>) {
         let found = match self.open.remove(&a) {
             Some(ts) => Some(ts),
             None if self.dormant => self.window_take(&a, now),
@@ -201,10 +191,10 @@ impl HandshakeTracker {
             // Replies after all: count from here on, this one included.
             self.dormant = false;
             self.replies_seen = true;
-            self.contacted.insert((src, dst));
+            self.contacted.insert((a.src, a.dst));
         }
         self.saw_reply(out);
-        out.push(Outcome { src, ts, ok });
+        out.push(Outcome { src: a.src, ts, ok });
     }
 
     fn saw_reply(&mut self, out: &mut Vec<Outcome>) {
