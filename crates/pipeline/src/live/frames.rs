@@ -11,12 +11,11 @@ use std::time::Instant;
 
 use portwatch_aggregate::Observation;
 use portwatch_core::{DropReason, Timestamp};
-
-use crate::handshake::{HandshakeTracker, Outcome};
 use portwatch_decode::LinkType;
 
 use super::sensor::{Input, LiveHandle, register};
 use super::stats::SourceKind;
+use crate::handshake::{HandshakeTracker, Outcome};
 
 /// Frames decoded per message to the sensor.
 const RUN: usize = 1024;
@@ -32,9 +31,9 @@ pub struct FrameSource {
     errors: Vec<DropReason>,
     handshakes: HandshakeTracker,
     outcomes: Vec<Outcome>,
-    /// The newest frame time, and when that frame was pushed: while the
-    /// link is quiet, capture time is taken to advance with the wall clock,
-    /// so unanswered SYNs still time out.
+    /// The first frame time of the newest capture second, and when that
+    /// frame was pushed: while the link is quiet, capture time is taken to
+    /// advance with the wall clock, so unanswered SYNs still time out.
     newest: Option<(Timestamp, Instant)>,
     /// The capture second the tracker was last swept at.
     swept: i64,
@@ -70,7 +69,9 @@ impl FrameSource {
         data: &[u8],
         orig_len: u32,
     ) -> Result<(), SensorGone> {
-        if self.newest.is_none_or(|(t, _)| ts > t) {
+        // Once a second of capture time: reading the clock per frame is
+        // not free.
+        if self.newest.is_none_or(|(t, _)| ts.secs() > t.secs()) {
             self.newest = Some((ts, Instant::now()));
             self.sweep(ts);
         }
@@ -87,7 +88,7 @@ impl FrameSource {
         Ok(())
     }
 
-    /// Times out unanswered SYNs once a second of capture time.
+    /// Times out unanswered SYNs, at most once a second of capture time.
     fn sweep(&mut self, now: Timestamp) {
         if now.secs() > self.swept {
             self.swept = now.secs();
