@@ -9,11 +9,11 @@ use portwatch_aggregate::SeriesClass;
 use portwatch_core::Timestamp;
 use portwatch_detect::Alert;
 use portwatch_pipeline::detect::{bucket_band, port_bands};
-use portwatch_scanners::{Tool, Trw};
+use portwatch_scanners::Tool;
 use portwatch_sketch::TopEntry;
 use portwatch_store::{
     AlertRecord, AlertsQuery, Order, PortTotals, SeriesQuery, SourceOrder, SourceTotals,
-    SourcesQuery, TopPortsQuery,
+    SourcesQuery, TopPortsQuery, TrwSummary,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -323,14 +323,7 @@ struct Source {
     tools: std::collections::BTreeMap<&'static str, u64>,
     /// Threshold Random Walk on the source's first contacts; null when the
     /// inputs showed no connection outcome for it.
-    trw: Option<TrwVerdict>,
-}
-
-#[derive(Debug, Serialize)]
-struct TrwVerdict {
-    verdict: &'static str,
-    ok: u64,
-    failed: u64,
+    trw: Option<TrwSummary>,
 }
 
 impl From<&SourceTotals> for Source {
@@ -349,13 +342,7 @@ impl From<&SourceTotals> for Source {
             targets: s.targets,
             tool: s.tools.dominant().unwrap_or(Tool::Unknown).as_str(),
             tools: s.tools.iter().map(|(t, n)| (t.as_str(), n)).collect(),
-            trw: (s.first_contacts_ok + s.first_contacts_failed > 0).then(|| TrwVerdict {
-                verdict: Trw::default()
-                    .judge(s.first_contacts_ok, s.first_contacts_failed)
-                    .as_str(),
-                ok: s.first_contacts_ok,
-                failed: s.first_contacts_failed,
-            }),
+            trw: s.trw(),
         }
     }
 }

@@ -21,8 +21,8 @@ use portwatch_enrich::kev::Catalog;
 use portwatch_enrich::knowledge::Knowledge;
 use portwatch_enrich::{Enricher, SourceLabels, as_label};
 use portwatch_pipeline::SourceFilter;
-use portwatch_scanners::{ScanShape, ShapeThresholds, SourceProfile, Trw};
-use portwatch_store::{SourceOrder, SourceTotals, SourcesQuery, Store, TimeRange};
+use portwatch_scanners::{ScanShape, ShapeThresholds, SourceProfile};
+use portwatch_store::{SourceOrder, SourceTotals, SourcesQuery, Store, TimeRange, TrwSummary};
 use serde::Serialize;
 
 use crate::enrich_config::EnrichConfig;
@@ -126,7 +126,7 @@ impl Attribution {
                 .then(|| labels.research.clone()),
             home,
             possibly_infected: home && scans(class),
-            trw: trw_doc(t.first_contacts_ok, t.first_contacts_failed),
+            trw: TrwSummary::of(t.first_contacts_ok, t.first_contacts_failed),
         })
     }
 
@@ -364,28 +364,7 @@ pub struct SourceDoc {
     pub possibly_infected: bool,
     /// Threshold Random Walk over the source's first contacts; null when
     /// the inputs showed no connection outcome for it (a darknet capture).
-    pub trw: Option<TrwDoc>,
-}
-
-/// A source's Threshold Random Walk verdict and the counts behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TrwDoc {
-    /// `scanner`, `benign` or `pending`.
-    pub verdict: &'static str,
-    /// First contacts answered with a SYN-ACK.
-    pub ok: u64,
-    /// First contacts reset, refused by ICMP or unanswered.
-    pub failed: u64,
-}
-
-/// The paper's parameters (θ0 = 0.8, θ1 = 0.2, α = 0.01, β = 0.99):
-/// four failed first contacts in a row make a scanner.
-fn trw_doc(ok: u64, failed: u64) -> Option<TrwDoc> {
-    (ok + failed > 0).then(|| TrwDoc {
-        verdict: Trw::default().judge(ok, failed).as_str(),
-        ok,
-        failed,
-    })
+    pub trw: Option<TrwSummary>,
 }
 
 impl SourceDoc {

@@ -53,7 +53,7 @@ pub use live::{
 pub use query::{
     AlertRecord, AlertsQuery, DeliveriesQuery, MergeOutcome, MinuteBucket, MinutesQuery, Order,
     PortTotals, SeriesPoint, SeriesQuery, SourceOrder, SourceTotals, SourcesQuery, StoreTotals,
-    StoredDelivery, StreamTotals, TimeRange, TopPortsQuery, TransitionRecord,
+    StoredDelivery, StreamTotals, TimeRange, TopPortsQuery, TransitionRecord, TrwSummary,
 };
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 

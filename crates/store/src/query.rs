@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use portwatch_aggregate::{ClassCounts, SeriesClass, ToolCounts};
 use portwatch_core::{BucketWidth, PortKey, Proto, Timestamp};
+use portwatch_scanners::Trw;
 use portwatch_sketch::{PortSet, TopEntry};
 use serde::{Serialize, Serializer};
 
@@ -188,6 +189,37 @@ pub struct SourceTotals {
     /// no connection outcomes for this source.
     pub first_contacts_ok: u64,
     pub first_contacts_failed: u64,
+}
+
+impl SourceTotals {
+    /// Threshold Random Walk over the source's first contacts, with the
+    /// paper's parameters (four failed first contacts in a row make a
+    /// scanner); `None` when the inputs showed no connection outcome for it.
+    pub fn trw(&self) -> Option<TrwSummary> {
+        TrwSummary::of(self.first_contacts_ok, self.first_contacts_failed)
+    }
+}
+
+/// A source's Threshold Random Walk verdict and the counts behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrwSummary {
+    /// `scanner`, `benign` or `pending`.
+    pub verdict: &'static str,
+    /// First contacts answered with a SYN-ACK.
+    pub ok: u64,
+    /// First contacts reset, refused by ICMP or unanswered.
+    pub failed: u64,
+}
+
+impl TrwSummary {
+    /// The verdict on `ok` successes and `failed` failures; `None` for none.
+    pub fn of(ok: u64, failed: u64) -> Option<TrwSummary> {
+        (ok + failed > 0).then(|| TrwSummary {
+            verdict: Trw::default().judge(ok, failed).as_str(),
+            ok,
+            failed,
+        })
+    }
 }
 
 fn tool_map<S: Serializer>(tools: &ToolCounts, s: S) -> Result<S::Ok, S::Error> {
