@@ -60,7 +60,7 @@ pub fn run_plan(a: &DetectArgs) -> anyhow::Result<crate::run::RunPlan> {
         Some(path) => read_file(path)?,
         None => ConfigFile::default(),
     };
-    crate::run::plan(
+    let mut plan = crate::run::plan(
         &file.run,
         &file.store,
         &file.api,
@@ -68,7 +68,11 @@ pub fn run_plan(a: &DetectArgs) -> anyhow::Result<crate::run::RunPlan> {
         &file.logs,
         &file.capture,
         a.config.as_deref(),
-    )
+    )?;
+    for log in &mut plan.logs {
+        log.drop_log_outcomes = file.enrich.drop_log_outcomes;
+    }
+    Ok(plan)
 }
 
 /// The publishing config: defaults (nothing), or the file's `[publish]`;

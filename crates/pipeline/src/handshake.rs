@@ -57,7 +57,7 @@ const DORMANT_SLOTS: usize = 4096;
 
 /// Distinct (source, target) pairs remembered for first-contact dedup at
 /// most; beyond it the set is cleared, so a source may count a target again.
-const MAX_CONTACTED: usize = 1 << 23;
+pub(crate) const MAX_CONTACTED: usize = 1 << 23;
 
 /// One attempt: who asked whom on which ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

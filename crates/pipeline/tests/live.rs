@@ -177,6 +177,7 @@ async fn a_followed_log_restarts_without_loss_or_double_counting() {
             max_lines_per_poll: 100,
             ..Default::default()
         },
+        drop_log_outcomes: false,
     };
     for round in 0..2 {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.expect("store"));
@@ -387,4 +388,69 @@ async fn a_link_with_replies_gives_first_contact_outcomes() {
     assert_eq!(outcomes(client).await, (1, 1));
     // The answering hosts opened nothing.
     assert_eq!(outcomes(host(1)).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_drop_log_gives_failed_first_contacts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("fw.log");
+    // 192.0.2.7 SYNs three addresses, one of them twice and one also on
+    // another port; 192.0.2.8 sends an ACK (no attempt) and one SYN.
+    let logged = |t: u32, src: u8, dst: u8, port: u16, flags: &str| {
+        format!(
+            "2024-05-01T12:00:{t:02}+00:00 fw kernel: DROP IN=eth0 OUT= SRC=192.0.2.{src} \
+             DST=198.18.0.{dst} LEN=44 TTL=40 ID=1 PROTO=TCP SPT=40000 DPT={port} WINDOW=1024 RES=0x00 {flags} URGP=0\n"
+        )
+    };
+    let lines = [
+        logged(1, 7, 1, 23, "SYN"),
+        logged(2, 7, 2, 23, "SYN"),
+        logged(3, 7, 2, 23, "SYN"),
+        logged(4, 7, 3, 23, "SYN"),
+        logged(5, 7, 3, 2323, "SYN"),
+        logged(6, 8, 1, 80, "ACK"),
+        logged(7, 8, 1, 80, "SYN"),
+    ];
+    std::fs::write(&log, lines.concat()).expect("write");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
+        .await
+        .expect("open");
+    let src = LogSource {
+        path: log,
+        year: None,
+        utc_offset_secs: 0,
+        follow: portwatch_follow::FollowConfig {
+            poll_interval: Duration::from_millis(20),
+            ..Default::default()
+        },
+        drop_log_outcomes: true,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = spawn_log(&handle, src, None, stop.clone()).expect("follow");
+    let stats = handle.stats.clone();
+    drop(handle);
+    sensor
+        .run(async move {
+            while stats.snapshot().sources[0].lines < 7 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("run");
+    stop.store(true, Ordering::Relaxed);
+    thread.join().expect("thread");
+    let outcomes = |last: u8| {
+        let store = store.clone();
+        async move {
+            let s = store
+                .source(std::net::IpAddr::from([192, 0, 2, last]), TimeRange::ALL)
+                .await
+                .expect("query")
+                .expect("seen");
+            (s.first_contacts_ok, s.first_contacts_failed)
+        }
+    };
+    assert_eq!(outcomes(7).await, (0, 3));
+    assert_eq!(outcomes(8).await, (0, 1));
 }

@@ -176,6 +176,8 @@ pub fn plan(
             year: l.year,
             utc_offset_secs,
             follow,
+            // `[enrich]`'s setting, which the caller holds.
+            drop_log_outcomes: false,
         });
     }
     for (i, c) in captures.iter().enumerate() {

@@ -290,5 +290,14 @@ mod tests {
         assert_eq!(p.logs[0].year, Some(2007));
         assert_eq!(p.logs[0].utc_offset_secs, 9 * 3600);
         assert_eq!(p.logs[0].follow.poll_interval.as_millis(), 50);
+        assert!(!p.logs[0].drop_log_outcomes);
+        let f = write(
+            "[enrich]
+drop_log_outcomes = true
+[[logs]]
+path = \"/var/log/kern.log\"\n",
+        );
+        let p = crate::detect::run_plan(&args(f.path())).expect("plan");
+        assert!(p.logs[0].drop_log_outcomes);
     }
 }

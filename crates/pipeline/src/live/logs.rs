@@ -1,18 +1,21 @@
 //! A followed firewall log as a live source: a blocking thread polls the
 //! file, parses whole lines and sends them on with the position after them.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
+use foldhash::HashSet;
 use portwatch_aggregate::Observation;
-use portwatch_core::Timestamp;
+use portwatch_core::{Event, Proto, Timestamp, tcp_flags};
 use portwatch_follow::{FollowConfig, Follower, Position};
 use portwatch_fwlog::{LineOutcome, LogParser, ParseOptions};
 
 use super::sensor::{Input, LiveHandle, now_secs, register};
 use super::stats::SourceKind;
+use crate::handshake::{MAX_CONTACTED, Outcome};
 
 /// One log to follow.
 #[derive(Debug, Clone)]
@@ -24,6 +27,11 @@ pub struct LogSource {
     /// Seconds east of UTC for stamps without a zone.
     pub utc_offset_secs: i32,
     pub follow: FollowConfig,
+    /// The log is of a live network's drops: each logged TCP SYN is a
+    /// failed first contact of its source (Threshold Random Walk), once per
+    /// source and target address while the follower runs (a restart starts
+    /// that memory over). `[enrich] drop_log_outcomes` in the CLI.
+    pub drop_log_outcomes: bool,
 }
 
 impl LogSource {
@@ -82,11 +90,44 @@ pub fn spawn_log(
     tracing::info!(source = %name, resumed = position.is_some(), "following log");
     std::thread::Builder::new()
         .name(format!("follow {}", src.path.display()))
-        .spawn(move || follow(handle, id, name, follower, LogParser::new(opts), stop))
+        .spawn(move || {
+            let outcomes = src.drop_log_outcomes.then(DropOutcomes::default);
+            let parser = LogParser::new(opts);
+            follow(handle, id, name, follower, parser, outcomes, stop)
+        })
         .map_err(|source| LogSourceError::Thread {
             name: src.name(),
             source,
         })
+}
+
+/// Failed first contacts read off a drop log.
+#[derive(Default)]
+struct DropOutcomes {
+    /// (source, target) pairs that had their first contact.
+    contacted: HashSet<(IpAddr, IpAddr)>,
+}
+
+impl DropOutcomes {
+    /// A logged drop of a SYN is a connection that failed, as the scanner
+    /// saw it; only its first to each address counts.
+    fn observe(&mut self, ev: &Event<'_>, out: &mut Vec<Outcome>) {
+        if ev.proto != Some(Proto::Tcp)
+            || ev.fp.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK) != tcp_flags::SYN
+        {
+            return;
+        }
+        if self.contacted.len() >= MAX_CONTACTED {
+            self.contacted.clear();
+        }
+        if self.contacted.insert((ev.src, ev.dst)) {
+            out.push(Outcome {
+                src: ev.src,
+                ts: ev.ts,
+                ok: false,
+            });
+        }
+    }
 }
 
 fn follow(
@@ -95,6 +136,7 @@ fn follow(
     name: String,
     mut follower: Follower,
     mut parser: LogParser,
+    mut drops: Option<DropOutcomes>,
     stop: Arc<AtomicBool>,
 ) {
     let idle = follower.config().poll_interval;
@@ -133,10 +175,16 @@ fn follow(
         }
         let mut observations = Vec::with_capacity(lines.len());
         let mut errors = Vec::new();
+        let mut outcomes = Vec::new();
         for line in &lines {
             let text = String::from_utf8_lossy(&line.text);
             match parser.parse_line(&text) {
-                LineOutcome::Event(ev) => observations.push(Observation::of(&ev)),
+                LineOutcome::Event(ev) => {
+                    if let Some(d) = &mut drops {
+                        d.observe(&ev, &mut outcomes);
+                    }
+                    observations.push(Observation::of(&ev));
+                }
                 LineOutcome::NotFirewall => {}
                 LineOutcome::Error(e) => {
                     tracing::debug!(source = %name, error = %e.message, "unreadable log line");
@@ -152,9 +200,7 @@ fn follow(
             source: id,
             observations,
             errors,
-            // A log shows no replies; live drop-log outcomes are not
-            // followed yet.
-            outcomes: Vec::new(),
+            outcomes,
             lines: lines.len() as u64,
             checkpoint,
         };
