@@ -230,4 +230,30 @@ fn json_lines_sink_writes_one_document_per_line() {
     assert_eq!(lines[3]["alert"]["state"], "closed");
     assert_eq!(lines[3]["key"], lines[4]["key"]);
     assert_eq!(ups[3].alert.state, State::Closed);
+    // Without attribution the alert is the alert document itself, field
+    // for field and in its own order.
+    assert!(text.contains(&format!("\"alert\":{}}}\n", ups[0].alert.to_json())));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["alert"].get("attribution").is_none())
+    );
+}
+
+#[test]
+fn attribution_goes_after_the_alert_fields() {
+    let ups = updates();
+    let attribution = serde_json::json!({"sources": {"sources": 3}});
+    let mut sink = JsonLines::new(Vec::new(), "memory");
+    sink.send_attributed(&ups[0], Some(&attribution))
+        .expect("send");
+    let text = String::from_utf8(sink.into_inner()).expect("utf-8");
+    let alert = ups[0].alert.to_json();
+    let inner = alert.strip_suffix('}').expect("an object");
+    assert!(
+        text.contains(&format!(
+            "\"alert\":{inner},\"attribution\":{{\"sources\":{{\"sources\":3}}}}}}}}"
+        )),
+        "{text}"
+    );
 }

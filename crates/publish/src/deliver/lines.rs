@@ -14,11 +14,11 @@ use crate::PublishError;
 pub const EVENT_SCHEMA: &str = "portwatch.alert-event/1";
 
 #[derive(Serialize)]
-struct Line {
+struct Line<'a> {
     schema: &'static str,
     key: String,
     event: String,
-    alert: serde_json::Value,
+    alert: super::AlertDocument<'a>,
 }
 
 /// Writes each update as one line and flushes it, so a reader tailing the

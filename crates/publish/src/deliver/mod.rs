@@ -12,18 +12,25 @@ use serde::Serialize;
 pub use lines::{EVENT_SCHEMA, JsonLines};
 pub use webhook::{Webhook, WebhookConfig};
 
-/// The alert document an update carries: `portwatch.alert/1`, with the
-/// attribution of its sources beside its fields when the caller has it
-/// (as `portwatch alerts --format json` gives it).
-pub fn alert_document(
-    update: &AlertUpdate,
-    attribution: Option<&serde_json::Value>,
-) -> serde_json::Value {
-    let mut doc = serde_json::to_value(&update.alert).unwrap_or_default();
-    if let (Some(a), Some(fields)) = (attribution, doc.as_object_mut()) {
-        fields.insert("attribution".into(), a.clone());
+/// The alert document an update carries: `portwatch.alert/1` in its own
+/// field order, with the attribution of its sources after its fields when
+/// the caller has it (as `portwatch alerts --format json` gives it).
+#[derive(Debug, Serialize)]
+pub struct AlertDocument<'a> {
+    #[serde(flatten)]
+    alert: &'a portwatch_detect::Alert,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution: Option<&'a serde_json::Value>,
+}
+
+pub fn alert_document<'a>(
+    update: &'a AlertUpdate,
+    attribution: Option<&'a serde_json::Value>,
+) -> AlertDocument<'a> {
+    AlertDocument {
+        alert: &update.alert,
+        attribution,
     }
-    doc
 }
 
 /// The event name of an update: `opened`, `reopened`, a state

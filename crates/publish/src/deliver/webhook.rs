@@ -118,7 +118,9 @@ impl Webhook {
     ) -> DeliveryRecord {
         let key = idempotency_key(update);
         let event = event_name(update);
-        let body = super::alert_document(update, attribution).to_string();
+        // Serializing plain data with string keys cannot fail.
+        let body =
+            serde_json::to_string(&super::alert_document(update, attribution)).unwrap_or_default();
         let mut record = DeliveryRecord {
             target: self.cfg.url.clone(),
             alert_id: update.alert.id.to_string(),
