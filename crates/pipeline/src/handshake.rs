@@ -482,18 +482,24 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_long_capture_without_replies_goes_dormant_and_wakes_on_an_answer() {
+    /// A tracker fed `n` SYNs, one a second to ever new targets, none
+    /// answered (enough to go dormant), with what it decided.
+    fn fed_unanswered_syns(n: u32) -> (HandshakeTracker, Vec<Outcome>) {
         let mut t = HandshakeTracker::new();
         let mut out = Vec::new();
-        // One SYN a second to ever new targets, none answered.
-        let n = MAX_HELD as u32 + 100;
         for i in 0..n {
             let dst = Ipv4Addr::from(0xc612_0000 + i).to_string();
             let ev = tcp(i64::from(i), SCANNER, 1, &dst, 23, SYN);
             t.sweep(ev.ts, &mut out);
             t.observe(&ev, &mut out);
         }
+        (t, out)
+    }
+
+    #[test]
+    fn a_long_capture_without_replies_goes_dormant_and_wakes_on_an_answer() {
+        let n = MAX_HELD as u32 + 100;
+        let (mut t, mut out) = fed_unanswered_syns(n);
         assert!(out.is_empty());
         assert!(t.dormant, "held {}", t.held.len());
         assert!(t.held.len() < MAX_HELD && t.contacted.len() < MAX_HELD);
@@ -510,15 +516,8 @@ mod tests {
 
     #[test]
     fn a_dormant_tracker_ignores_answers_after_the_timeout() {
-        let mut t = HandshakeTracker::new();
-        let mut out = Vec::new();
         let n = MAX_HELD as u32 + 100;
-        for i in 0..n {
-            let dst = Ipv4Addr::from(0xc612_0000 + i).to_string();
-            let ev = tcp(i64::from(i), SCANNER, 1, &dst, 23, SYN);
-            t.sweep(ev.ts, &mut out);
-            t.observe(&ev, &mut out);
-        }
+        let (mut t, mut out) = fed_unanswered_syns(n);
         assert!(t.dormant);
         // The last SYN was at n - 1; an answer 4 s later is too late.
         let last = Ipv4Addr::from(0xc612_0000 + n - 1).to_string();

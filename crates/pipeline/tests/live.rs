@@ -11,7 +11,7 @@ use portwatch_aggregate::{Observation, SeriesClass};
 use portwatch_core::Timestamp;
 use portwatch_fwlog::{LineOutcome, LogParser, ParseOptions};
 use portwatch_pipeline::live::{
-    Input, LiveConfig, LogSource, Sensor, SourceKind, register, spawn_log,
+    FrameSource, Input, LiveConfig, LiveStats, LogSource, Sensor, SourceKind, register, spawn_log,
 };
 use portwatch_store::{Order, SqliteStore, Store, TimeRange, TopPortsQuery};
 
@@ -222,33 +222,36 @@ async fn a_followed_log_restarts_without_loss_or_double_counting() {
 /// An Ethernet frame carrying an IPv4 TCP SYN from 192.0.2.`src` to
 /// 198.18.0.1:`port`.
 fn syn_frame(src: u8, port: u16) -> Vec<u8> {
-    let mut f = vec![0u8; 12];
-    f.extend([0x08, 0x00]);
-    let mut ip = vec![
-        0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 192, 0, 2, src, 198, 18, 0, 1,
-    ];
-    let mut tcp = vec![0u8; 20];
-    tcp[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    tcp[2..4].copy_from_slice(&port.to_be_bytes());
-    tcp[12] = 5 << 4;
-    tcp[13] = 0x02; // SYN
-    ip.append(&mut tcp);
-    f.append(&mut ip);
-    f
+    tcp_frame([192, 0, 2, src], 40000, [198, 18, 0, 1], port, 0x02)
+}
+
+/// A sensor over an in-memory store with one packet source feeding it,
+/// and the sensor's health to watch.
+async fn frame_sensor() -> (Arc<dyn Store>, Sensor, FrameSource, LiveStats) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
+        .await
+        .expect("open");
+    let source = FrameSource::new(&handle, "capture:test");
+    let stats = handle.stats.clone();
+    (store, sensor, source, stats)
+}
+
+/// (first contacts ok, failed) of `addr` in the store.
+async fn first_contacts(store: &dyn Store, addr: [u8; 4]) -> (u64, u64) {
+    let s = store
+        .source(addr.into(), TimeRange::ALL)
+        .await
+        .expect("query")
+        .expect("source seen");
+    (s.first_contacts_ok, s.first_contacts_failed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_from_a_packet_source_are_decoded_and_counted() {
     use portwatch_decode::LinkType;
-    use portwatch_pipeline::live::FrameSource;
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
-    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
-        .await
-        .expect("open");
-    let mut source = FrameSource::new(&handle, "capture:test");
-    let stats = handle.stats.clone();
-    drop(handle);
+    let (store, sensor, mut source, stats) = frame_sensor().await;
     let feeder = std::thread::spawn(move || {
         let t0 = Timestamp::from_secs(1_714_564_800);
         for i in 0..2500u32 {
@@ -315,18 +318,11 @@ fn tcp_frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_with_replies_gives_first_contact_outcomes() {
     use portwatch_decode::LinkType;
-    use portwatch_pipeline::live::FrameSource;
     const SYN: u8 = 0x02;
     const SYN_ACK: u8 = 0x12;
     const RST_ACK: u8 = 0x14;
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
-    let (sensor, handle) = Sensor::open(cfg(), store.clone(), None, 0)
-        .await
-        .expect("open");
-    let mut source = FrameSource::new(&handle, "capture:test");
-    let stats = handle.stats.clone();
-    drop(handle);
+    let (store, sensor, mut source, stats) = frame_sensor().await;
     // 192.0.2.9 knocks on port 23 of ten hosts: three accept, four reset,
     // three never answer. A client fetches twice from one server (one
     // first contact, answered).
@@ -371,23 +367,12 @@ async fn a_link_with_replies_gives_first_contact_outcomes() {
         }
     }));
     run.await.expect("join").expect("run");
-    let outcomes = |addr: [u8; 4]| {
-        let store = store.clone();
-        async move {
-            let s = store
-                .source(addr.into(), TimeRange::ALL)
-                .await
-                .expect("query")
-                .expect("source seen");
-            (s.first_contacts_ok, s.first_contacts_failed)
-        }
-    };
-    assert_eq!(outcomes(scanner).await, (3, 7));
+    assert_eq!(first_contacts(&*store, scanner).await, (3, 7));
     // The second fetch is no new contact; the last SYN never got its
     // answer before the source ended.
-    assert_eq!(outcomes(client).await, (1, 1));
+    assert_eq!(first_contacts(&*store, client).await, (1, 1));
     // The answering hosts opened nothing.
-    assert_eq!(outcomes(host(1)).await, (0, 0));
+    assert_eq!(first_contacts(&*store, host(1)).await, (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -440,17 +425,6 @@ async fn a_followed_drop_log_gives_failed_first_contacts() {
         .expect("run");
     stop.store(true, Ordering::Relaxed);
     thread.join().expect("thread");
-    let outcomes = |last: u8| {
-        let store = store.clone();
-        async move {
-            let s = store
-                .source(std::net::IpAddr::from([192, 0, 2, last]), TimeRange::ALL)
-                .await
-                .expect("query")
-                .expect("seen");
-            (s.first_contacts_ok, s.first_contacts_failed)
-        }
-    };
-    assert_eq!(outcomes(7).await, (0, 3));
-    assert_eq!(outcomes(8).await, (0, 1));
+    assert_eq!(first_contacts(&*store, [192, 0, 2, 7]).await, (0, 3));
+    assert_eq!(first_contacts(&*store, [192, 0, 2, 8]).await, (0, 1));
 }
