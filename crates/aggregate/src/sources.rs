@@ -497,6 +497,11 @@ mod tests {
         assert!(map.days.tables[0].index.len() >= 60_000);
         // Every source-day was seen twice, in separate chunks or not.
         assert!(map.iter().all(|(_, s)| s.probes == 2));
+        // Both days drained at once: every source-day, in key order.
+        let whole = map.clone().drain(i64::MAX);
+        assert_eq!(whole.len(), 45_000);
+        assert!(whole.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(whole.iter().map(|(_, s)| s.probes).sum::<u64>(), 90_000);
         let first = map.drain(d1);
         assert_eq!(first.len(), 30_000);
         assert!(first.windows(2).all(|w| w[0].0 < w[1].0));
