@@ -56,7 +56,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         let store: Option<Box<dyn Store>> = match &a.db {
             _ if a.no_store => None,
             Some(db) => Some(open_store(db).await?),
-            None => Some(Box::new(SqliteStore::in_memory().await?)),
+            None => Some(Box::new(SqliteStore::temporary().await?)),
         };
         let report = analyze(store.as_deref(), &opts).await?;
         let detection = match (store.as_deref(), &detect_cfg) {

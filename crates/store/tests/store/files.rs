@@ -53,6 +53,39 @@ async fn reopening_keeps_data() {
     assert_eq!(again.totals().await.expect("totals"), before);
 }
 
+#[tokio::test]
+async fn a_temporary_store_keeps_data_until_dropped_then_leaves_nothing() {
+    let parent = tempfile::tempdir().expect("tempdir");
+    let entries = || std::fs::read_dir(parent.path()).expect("list").count();
+    let b = batch("file:abc", 0, &pkts());
+    let store = SqliteStore::temporary_in(parent.path())
+        .await
+        .expect("create");
+    let clone = store.clone();
+    store.merge_batch(&b).await.expect("merge");
+    assert_eq!(
+        clone.merge_batch(&b).await.expect("merge"),
+        portwatch_store::MergeOutcome::AlreadyMerged
+    );
+    assert_eq!(clone.totals().await.expect("totals").counts, b.counts);
+    assert_eq!(entries(), 1, "one directory for the database");
+    store.close().await;
+    drop(store);
+    assert_eq!(entries(), 1, "a clone still holds it");
+    drop(clone);
+    assert_eq!(entries(), 0, "removed with the last clone");
+}
+
+#[tokio::test]
+async fn a_temporary_store_under_a_missing_directory_names_it() {
+    let parent = tempfile::tempdir().expect("tempdir");
+    let missing = parent.path().join("not-there");
+    let err = SqliteStore::temporary_in(&missing)
+        .await
+        .expect_err("no such directory");
+    assert_names(&err, &missing);
+}
+
 fn assert_names(err: &StoreError, path: &Path) {
     let msg = err.to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
