@@ -104,10 +104,10 @@ pub struct AnalyzeArgs {
     /// Capture or log files; `-` reads standard input. The format is recognised from the content.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
-    /// Store to merge into: a SQLite file (created if missing). Without it, an in-memory store is used and only the report remains.
+    /// Store to merge into: a SQLite file (created if missing). Without it, a temporary store (a SQLite file under TMPDIR, removed at exit) is used and only the report remains.
     #[arg(long, env = "PORTWATCH_DB", value_name = "PATH")]
     pub db: Option<String>,
-    /// Aggregate and report, but write nothing (not even to an in-memory store).
+    /// Aggregate and report, but write nothing (not even to a temporary store).
     #[arg(long, conflicts_with = "db")]
     pub no_store: bool,
     /// Output format (json: one document, see docs/json.md).
