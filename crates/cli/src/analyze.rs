@@ -56,7 +56,13 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
         let store: Option<Box<dyn Store>> = match &a.db {
             _ if a.no_store => None,
             Some(db) => Some(open_store(db).await?),
-            None => Some(Box::new(SqliteStore::temporary().await?)),
+            None => {
+                let store = SqliteStore::temporary().await?;
+                if let Some(dir) = store.temporary_dir() {
+                    remove_when_interrupted(dir.to_path_buf());
+                }
+                Some(Box::new(store))
+            }
         };
         let report = analyze(store.as_deref(), &opts).await?;
         let detection = match (store.as_deref(), &detect_cfg) {
@@ -118,6 +124,54 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Watches for Ctrl-C and SIGTERM while `analyze` runs on a temporary
+/// store: the process ends there (exit code 130) without unwinding, so the
+/// store's directory, which can hold as much as the input, is removed here
+/// rather than left behind in the temporary directory. The watcher has a
+/// thread of its own: the command's runtime may be busy in a blocking read
+/// (of standard input, say) when the signal comes.
+fn remove_when_interrupted(dir: std::path::PathBuf) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("portwatch-interrupt".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::warn!("cannot watch for Ctrl-C: {e}");
+                    let _ = ready_tx.send(());
+                    return;
+                }
+            };
+            runtime.block_on(async {
+                let signals = crate::exit::Interrupts::new();
+                let _ = ready_tx.send(());
+                signals.recv().await;
+            });
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => eprintln!(
+                    "portwatch: interrupted; removed the temporary store {}",
+                    dir.display()
+                ),
+                Err(e) => eprintln!(
+                    "portwatch: interrupted; could not remove the temporary store {}: {e}",
+                    dir.display()
+                ),
+            }
+            std::process::exit(Exit::Interrupted as i32);
+        });
+    match spawned {
+        // The handlers are in place before analyze goes on.
+        Ok(_) => {
+            let _ = ready_rx.recv();
+        }
+        Err(e) => tracing::warn!("cannot watch for Ctrl-C: {e}"),
+    }
 }
 
 /// `+09:00`, `-0500`, `+9` → seconds east of UTC.

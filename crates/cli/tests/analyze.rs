@@ -364,3 +364,76 @@ fn usage_errors_exit_1() {
     assert_eq!(code, 1);
     assert!(err.contains("/nonexistent/scans.db"), "{err}");
 }
+
+/// Entries left in `dir`.
+fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+#[test]
+fn without_db_the_temporary_store_is_removed_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = simulated(dir.path(), "sim.pcap", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = portwatch()
+        .args(["analyze", pcap.to_str().unwrap(), "--format", "json"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let (code, out, err) = decode(out);
+    assert_eq!(code, 0, "{err}");
+    // The store was used: detection read the three hours back from it.
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["detection"]["ran"], true, "{out}");
+    assert_eq!(doc["detection"]["minutes"], 180, "{out}");
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_analyze_removes_its_temporary_store() {
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    // Reading standard input that never ends keeps analyze running.
+    let mut child = portwatch()
+        .args(["analyze", "-", "--format", "json"])
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A pcap header: the input is recognised and reading goes on.
+    let mut header = Vec::new();
+    header.extend(0xa1b2_c3d4u32.to_le_bytes());
+    header.extend(2u16.to_le_bytes());
+    header.extend(4u16.to_le_bytes());
+    header.extend([0u8; 8]);
+    header.extend(65535u32.to_le_bytes());
+    header.extend(1u32.to_le_bytes());
+    stdin.write_all(&header).unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while entries(tmp.path()).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary store appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Give the signal watcher a moment to be in place once the store is.
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("removed the temporary store"), "{err}");
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}

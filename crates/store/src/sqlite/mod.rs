@@ -63,7 +63,7 @@ pub struct SqliteStore {
     /// lifetime, because the database disappears with its last connection.
     _keepalive: Option<Arc<Mutex<SqliteConnection>>>,
     /// For a temporary database: its directory, removed with the last clone.
-    _temp_dir: Option<Arc<tempfile::TempDir>>,
+    temp_dir: Option<Arc<tempfile::TempDir>>,
 }
 
 impl SqliteStore {
@@ -98,7 +98,7 @@ impl SqliteStore {
             pool,
             writer: Arc::default(),
             _keepalive: None,
-            _temp_dir: None,
+            temp_dir: None,
         })
     }
 
@@ -119,8 +119,13 @@ impl SqliteStore {
             .tempdir_in(parent)
             .map_err(|e| open_error(parent, sqlx::Error::Io(e)))?;
         let mut store = Self::open(dir.path().join("store.db")).await?;
-        store._temp_dir = Some(Arc::new(dir));
+        store.temp_dir = Some(Arc::new(dir));
         Ok(store)
+    }
+
+    /// The directory of a [`Self::temporary`] store.
+    pub fn temporary_dir(&self) -> Option<&Path> {
+        self.temp_dir.as_deref().map(|d| d.path())
     }
 
     /// A fresh database in memory, gone when the store is dropped.
@@ -146,7 +151,7 @@ impl SqliteStore {
             pool,
             writer: Arc::default(),
             _keepalive: Some(Arc::new(Mutex::new(keepalive))),
-            _temp_dir: None,
+            temp_dir: None,
         })
     }
 

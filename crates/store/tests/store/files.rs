@@ -69,6 +69,8 @@ async fn a_temporary_store_keeps_data_until_dropped_then_leaves_nothing() {
     );
     assert_eq!(clone.totals().await.expect("totals").counts, b.counts);
     assert_eq!(entries(), 1, "one directory for the database");
+    let dir = store.temporary_dir().expect("temporary").to_path_buf();
+    assert!(dir.starts_with(parent.path()) && dir.join("store.db").exists());
     store.close().await;
     drop(store);
     assert_eq!(entries(), 1, "a clone still holds it");
