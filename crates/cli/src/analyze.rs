@@ -166,7 +166,8 @@ fn remove_when_interrupted(dir: std::path::PathBuf) {
             std::process::exit(Exit::Interrupted as i32);
         });
     match spawned {
-        // The handlers are in place before analyze goes on.
+        // The handlers are in place before analyze goes on: a wait of a
+        // millisecond, once, on the command's runtime thread.
         Ok(_) => {
             let _ = ready_rx.recv();
         }

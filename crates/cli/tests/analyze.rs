@@ -425,11 +425,7 @@ fn an_interrupted_analyze_removes_its_temporary_store() {
     }
     // Give the signal watcher a moment to be in place once the store is.
     std::thread::sleep(Duration::from_millis(500));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    send_signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
     drop(stdin);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -95,11 +95,7 @@ impl Running {
     }
 
     fn signal(&mut self, sig: &str) -> Option<i32> {
-        let ok = std::process::Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        send_signal(&self.child, sig);
         let status = self.child.wait().unwrap();
         // Drain what it logged last, for failure messages.
         while let Ok(line) = self.logs.recv_timeout(Duration::from_millis(100)) {

@@ -89,11 +89,7 @@ fn serves_the_store_and_stops_on_sigint() {
     let (status, _) = http_get(&addr, "/api/v1/ports/top?since=garbage");
     assert_eq!(status, 400);
 
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    send_signal(&child, "-INT");
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "graceful stop");
 }

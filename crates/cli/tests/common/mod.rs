@@ -22,6 +22,16 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     decode(out)
 }
 
+/// Sends `sig` (`-INT`, `-TERM`, ...) to `child`, as a user or a service
+/// manager would.
+pub fn send_signal(child: &std::process::Child, sig: &str) {
+    let sent = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {sig} {}", child.id());
+}
+
 pub fn decode(out: Output) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
