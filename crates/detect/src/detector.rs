@@ -110,7 +110,10 @@ impl PortState {
 pub struct Detector {
     cfg: DetectConfig,
     rates: Rates,
-    ports: HashMap<PortKey, PortState>,
+    /// Looked up for every sample and every active port each minute: a
+    /// fast hash, since port keys come from the store, not from an attacker
+    /// choosing collisions.
+    ports: HashMap<PortKey, PortState, foldhash::fast::RandomState>,
     /// Ports evaluated every minute (recent data, a profile, or an open
     /// alert); the rest catch up lazily. Ordered, so updates come out in a
     /// deterministic order.
@@ -128,7 +131,7 @@ impl Detector {
         Ok(Detector {
             rates: Rates::new(&cfg),
             cfg,
-            ports: HashMap::new(),
+            ports: HashMap::default(),
             active: BTreeSet::new(),
             up: UpMinutes::default(),
             up_minutes: 0,
@@ -244,9 +247,10 @@ impl Detector {
             self.active.insert(*key);
         }
         let mut updates = Vec::new();
+        let up = self.up.counts(minute);
         let keys: Vec<PortKey> = self.active.iter().copied().collect();
         for key in keys {
-            self.evaluate(key, minute, &mut updates);
+            self.evaluate(key, minute, &up, &mut updates);
         }
         Ok(updates)
     }
@@ -275,33 +279,43 @@ impl Detector {
         }
     }
 
-    fn thresholds(&self, key: PortKey, st: &PortState) -> Thresholds {
-        let watched = self.cfg.watch.ports.contains(&key);
-        let np = &self.cfg.new_port;
+    fn thresholds(cfg: &DetectConfig, up_minutes: u64, key: PortKey, st: &PortState) -> Thresholds {
+        let watched = cfg.watch.ports.contains(&key);
+        let np = &cfg.new_port;
         let silent = !st.noisy
             && st.sources.level() * 60.0 < np.max_sources_per_hour
-            && self.up_minutes as f64 >= np.min_history_hours * 60.0;
+            && up_minutes as f64 >= np.min_history_hours * 60.0;
         Thresholds {
             open: if watched {
-                self.cfg.watch.open_score
+                cfg.watch.open_score
             } else {
-                self.cfg.open_score
+                cfg.open_score
             },
-            min_ratio: self.cfg.min_ratio,
+            min_ratio: cfg.min_ratio,
             min_sources: u64::from(if watched {
-                self.cfg.watch.min_sources
+                cfg.watch.min_sources
             } else {
-                self.cfg.min_sources
+                cfg.min_sources
             }),
-            min_packets: self.cfg.min_packets,
-            single_share: self.cfg.single_source_share,
-            single_min_packets: self.cfg.single_source_min_packets,
+            min_packets: cfg.min_packets,
+            single_share: cfg.single_source_share,
+            single_min_packets: cfg.single_source_min_packets,
             new_port_sources: silent.then_some(u64::from(np.min_sources)),
         }
     }
 
-    fn evaluate(&mut self, key: PortKey, minute: i64, updates: &mut Vec<AlertUpdate>) {
-        let Some(mut st) = self.ports.remove(&key) else {
+    /// Scores, tracks and teaches one port at `minute`. `up` is
+    /// [`UpMinutes::counts`] at `minute`. The state is updated where it
+    /// lies: taking it out of the map and putting it back moved ~1 KB twice
+    /// per port and minute, a tenth of detection's time.
+    fn evaluate(
+        &mut self,
+        key: PortKey,
+        minute: i64,
+        up: &[f64; 4],
+        updates: &mut Vec<AlertUpdate>,
+    ) {
+        let Some(st) = self.ports.get_mut(&key) else {
             self.active.remove(&key);
             return;
         };
@@ -318,9 +332,9 @@ impl Detector {
         }
         let src_values = st.recent.iter().map(|r| (r.minute, r.sources as f64));
         let pkt_values = st.recent.iter().map(|r| (r.minute, r.packets as f64));
-        let src = score_windows(&st.sources, &self.up, minute, src_values, &rates);
-        let pkt = score_windows(&st.packets, &self.up, minute, pkt_values, &rates);
-        let th = self.thresholds(key, &st);
+        let src = score_windows(&st.sources, up, minute, src_values, &rates);
+        let pkt = score_windows(&st.packets, up, minute, pkt_values, &rates);
+        let th = Self::thresholds(&self.cfg, self.up_minutes, key, st);
         let recent = &st.recent;
         let finding = decide(&src, &pkt, &th, |i| {
             let from = minute - crate::baseline::WINDOWS[i] * 60;
@@ -388,10 +402,9 @@ impl Detector {
                 && st.sources.level() < EVICT_LEVEL
                 && st.packets.level() < EVICT_LEVEL
             {
-                return;
+                self.ports.remove(&key);
             }
         }
-        self.ports.insert(key, st);
     }
 }
 
