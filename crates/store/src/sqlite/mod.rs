@@ -23,7 +23,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, SqlitePool as Pool};
+use sqlx::{ConnectOptions, Connection, SqlitePool as Pool};
 use tokio::sync::Mutex;
 
 pub use schema::SCHEMA_VERSION;
@@ -48,6 +48,13 @@ const CACHE_KIB: &str = "-65536";
 /// in-memory database every operation waits for the one connection, and a
 /// merge of a large capture takes a while.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Statements slower than this are logged at [`SLOW_STATEMENT_LEVEL`].
+/// Reading a day of source-days or merging a large batch takes seconds by
+/// design; sqlx's default (a warning after one second) printed that on
+/// every large `analyze`, where the user can do nothing about it.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+const SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
 
 /// A store in one SQLite database.
 ///
@@ -83,7 +90,8 @@ impl SqliteStore {
             .pragma("temp_store", "MEMORY")
             // A large merge grows the write-ahead log to the size of what it
             // wrote; give the space back once it is checkpointed.
-            .pragma("journal_size_limit", "67108864");
+            .pragma("journal_size_limit", "67108864")
+            .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
         // Several connections so that reports can read while a merge writes
         // (WAL readers never block the writer).
         let pool = SqlitePoolOptions::new()
@@ -134,7 +142,8 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(|e| open_error(path, e))?
             .pragma("cache_size", CACHE_KIB)
-            .pragma("temp_store", "MEMORY");
+            .pragma("temp_store", "MEMORY")
+            .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
         let keepalive = SqliteConnection::connect_with(&options)
             .await
             .map_err(|e| open_error(path, e))?;
