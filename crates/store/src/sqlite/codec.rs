@@ -197,7 +197,12 @@ pub(crate) fn source_addr(row: &SqliteRow) -> Result<IpAddr, StoreError> {
 
 /// The ports a source-day probed, without decoding the rest.
 pub(crate) fn source_ports(row: &SqliteRow) -> Result<PortSet, StoreError> {
-    sketch("port set", get(row, 8)?, PortSet::from_bytes)
+    port_set_at(row, 8)
+}
+
+/// The port set in column `i`.
+pub(crate) fn port_set_at(row: &SqliteRow, i: usize) -> Result<PortSet, StoreError> {
+    sketch("port set", get(row, i)?, PortSet::from_bytes)
 }
 
 /// A source-day row's statistics, given its already decoded port set.
