@@ -41,7 +41,7 @@ fn an_invalid_filter_shows_libpcaps_message() {
     assert!(err.to_string().contains("unknown ether host 'zz'"), "{err}");
 
     // On a live interface (loopback; nothing is sent).
-    if !common::is_root() {
+    if !portwatch_testkit::is_root() {
         println!("skipped: live filter check needs root");
         return;
     }
@@ -73,14 +73,14 @@ fn assert_permission_message(err: &CaptureError) {
 
 #[test]
 fn without_privileges_the_error_says_what_is_needed() {
-    if std::env::var_os(AS_NOBODY_ENV).is_some() || !common::is_root() {
+    if std::env::var_os(AS_NOBODY_ENV).is_some() || !portwatch_testkit::is_root() {
         // Not root (or the child below, which is `nobody`): starting must fail.
         let err = Capture::start(CaptureConfig::new("lo")).unwrap_err();
         assert_permission_message(&err);
         println!("pwcap permission-denied {err}");
         return;
     }
-    if !common::have("setpriv") {
+    if !portwatch_testkit::command_exists("setpriv") {
         println!("skipped: needs setpriv to drop root");
         return;
     }
@@ -203,8 +203,12 @@ impl Drop for Link {
 #[test]
 fn stop_is_prompt_and_a_vanished_interface_is_an_error() {
     if common::skip_message(
-        common::is_root(),
-        if common::have("ip") { &[] } else { &["ip"] },
+        portwatch_testkit::is_root(),
+        if portwatch_testkit::command_exists("ip") {
+            &[]
+        } else {
+            &["ip"]
+        },
     )
     .map(|m| println!("{m}"))
     .is_some()

@@ -22,8 +22,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::netns::{Cleanup, command_exists, is_root, sh};
+use common::netns::Cleanup;
 use common::*;
+use portwatch_testkit::{command_exists, is_root, run_quiet as sh};
 use serde_json::Value;
 
 const OUTSIDE: &str = "198.18.7.1";

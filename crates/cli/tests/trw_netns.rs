@@ -15,8 +15,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::netns::{Cleanup, command_exists, is_root, sh};
+use common::netns::Cleanup;
 use common::*;
+use portwatch_testkit::{command_exists, is_root, run_quiet as sh};
 use serde_json::Value;
 
 const SCANNER: &str = "198.18.9.1";

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use common::start;
 use portwatch_honeypot::HoneypotConfig;
+use portwatch_testkit::{command_exists as have, is_root, run_quiet};
 
 const HONEYPOT_IP: &str = "198.18.0.1";
 const CLIENT_IP: &str = "198.18.0.2";
@@ -26,33 +27,6 @@ fn run(cmd: &[&str]) -> bool {
         .args(&cmd[1..])
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn run_quiet(cmd: &[&str]) -> bool {
-    use std::process::Stdio;
-    let mut c = Command::new(cmd[0]);
-    c.args(&cmd[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c.status().is_ok_and(|s| s.success())
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Deletes the namespaces (and with them the veth pair) however the test ends.

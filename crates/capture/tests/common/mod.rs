@@ -34,25 +34,6 @@ pub type Counts = BTreeMap<(String, u16), u64>;
 /// One packet: (timestamp in ns since the epoch, protocol, destination port).
 pub type Probe = (i64, String, u16);
 
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-pub fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// The line a test prints instead of running, or `None` when it can run.
 pub fn skip_message(root: bool, missing: &[&str]) -> Option<String> {
     match (root, missing) {
@@ -68,8 +49,10 @@ pub fn skip_message(root: bool, missing: &[&str]) -> Option<String> {
 
 /// Prints the skip line and returns true when the test cannot run here.
 pub fn skip_unless(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
-    match skip_message(is_root(), &missing) {
+    match skip_message(
+        portwatch_testkit::is_root(),
+        &portwatch_testkit::missing(tools),
+    ) {
         Some(msg) => {
             println!("{msg}");
             true
