@@ -86,10 +86,11 @@ fn main() -> ExitCode {
 
 /// Asks the kernel for ordinary 4 KiB pages. mimalloc advises huge pages
 /// for its arenas; on this project's virtual machines a 2 MiB page costs
-/// about a millisecond to fault in and zero, and `analyze` touched three
-/// times its peak memory that way: 12–16% of a one-core run's CPU (five
-/// alternating runs each, 3.09 s against 2.60 s at best). The working set
-/// is a few hundred megabytes of small tables, which huge pages barely help.
+/// about a millisecond to fault in and zero, and `analyze` on the benchmark
+/// capture faulted 1.3 GB of them for a 310 MB peak: 5–15% of a one-core
+/// run's CPU in alternating runs, and 85 MB more peak RSS with `--db`. The
+/// working set is a few hundred megabytes of small tables, which huge pages
+/// barely help.
 fn avoid_huge_pages() {
     if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
         tracing::debug!("could not turn transparent huge pages off: {e}");
