@@ -133,6 +133,7 @@ pub fn run(a: AnalyzeArgs) -> anyhow::Result<Exit> {
 /// thread of its own: the command's runtime may be busy in a blocking read
 /// (of standard input, say) when the signal comes.
 fn remove_when_interrupted(dir: std::path::PathBuf) {
+    let shown = dir.display().to_string();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("portwatch-interrupt".into())
@@ -169,7 +170,9 @@ fn remove_when_interrupted(dir: std::path::PathBuf) {
         // The handlers are in place before analyze goes on: a wait of a
         // millisecond, once, on the command's runtime thread.
         Ok(_) => {
-            let _ = ready_rx.recv();
+            if ready_rx.recv().is_ok() {
+                tracing::debug!(store = %shown, "watching for Ctrl-C and SIGTERM");
+            }
         }
         Err(e) => tracing::warn!("cannot watch for Ctrl-C: {e}"),
     }

@@ -395,19 +395,23 @@ fn without_db_the_temporary_store_is_removed_at_the_end() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_analyze_removes_its_temporary_store() {
-    use std::time::{Duration, Instant};
+    use std::io::{BufRead, BufReader, Read};
+    use std::time::Duration;
 
     let tmp = tempfile::tempdir().unwrap();
-    // Reading standard input that never ends keeps analyze running.
+    // Reading standard input that never ends keeps analyze running. Its
+    // debug log says when the signal watcher is in place.
     let mut child = portwatch()
         .args(["analyze", "-", "--format", "json"])
         .env("TMPDIR", tmp.path())
+        .env("PORTWATCH_LOG", "portwatch=debug")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
     // A pcap header: the input is recognised and reading goes on.
     let mut header = Vec::new();
     header.extend(0xa1b2_c3d4u32.to_le_bytes());
@@ -418,18 +422,36 @@ fn an_interrupted_analyze_removes_its_temporary_store() {
     header.extend(1u32.to_le_bytes());
     stdin.write_all(&header).unwrap();
     stdin.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while entries(tmp.path()).is_empty() {
-        assert!(Instant::now() < deadline, "no temporary store appeared");
-        std::thread::sleep(Duration::from_millis(50));
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut line = String::new();
+        while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let watching = line.contains("watching for Ctrl-C");
+            let _ = lines_tx.send(std::mem::take(&mut line));
+            if watching {
+                break;
+            }
+        }
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+        rest
+    });
+    let mut seen = String::new();
+    loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("no watcher line ({e}); stderr so far:\n{seen}"));
+        seen.push_str(&line);
+        if line.contains("watching for Ctrl-C") {
+            break;
+        }
     }
-    // Give the signal watcher a moment to be in place once the store is.
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(!entries(tmp.path()).is_empty(), "the store is made first");
     send_signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
     drop(stdin);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    let err = seen + &reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("removed the temporary store"), "{err}");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
