@@ -7,8 +7,10 @@
 //! "changed", which is the error users need here.)
 //!
 //! Column types are the SQLite spelling of portable ones: INTEGER is BIGINT
-//! and BLOB is BYTEA in PostgreSQL; `WITHOUT ROWID` keeps rows in primary-key
-//! order, which is what makes a time-range read a range scan.
+//! and BLOB is BYTEA in PostgreSQL. Tables of small rows are `WITHOUT ROWID`,
+//! which keeps rows in primary-key order, so a time-range read is a range
+//! scan; `series`, whose rows carry sketches, is a rowid table read through
+//! its unique key's index (version 7).
 
 use std::path::Path;
 
@@ -167,7 +169,44 @@ const V6: &[&str] = &[
     "ALTER TABLE source_days ADD COLUMN first_contacts_failed INTEGER NOT NULL DEFAULT 0",
 ];
 
-const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5, V6];
+/// Version 7: `series` keeps its key as a unique constraint in a rowid
+/// table instead of being a `WITHOUT ROWID` table, whose B-tree holds whole
+/// rows in key order. Its rows are too large for that: a minute's sketches
+/// average 444 bytes on the benchmark capture (SQLite advises under about a
+/// twentieth of the 8 KiB page) and a busy port's day reaches 25 KB, so
+/// every merge shifted and split large cells. As a rowid table, with the
+/// rows copied in key order, `analyze --db` on that capture took 10% less
+/// CPU and wall time (three alternating runs each) for the same output.
+/// Range reads go through the unique index, whose order is the old key's.
+const V7: &[&str] = &[
+    "CREATE TABLE series_rows (
+        width INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        class INTEGER NOT NULL,
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        active_minutes INTEGER NOT NULL,
+        sources INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        sketches BLOB NOT NULL,
+        UNIQUE (width, start, class, proto, port)
+    )",
+    "INSERT INTO series_rows (width, start, day, class, proto, port, packets, bytes,
+         active_minutes, sources, first_seen, last_seen, sketches)
+     SELECT width, start, day, class, proto, port, packets, bytes,
+         active_minutes, sources, first_seen, last_seen, sketches
+     FROM series ORDER BY width, start, class, proto, port",
+    // Dropping the table drops its index too.
+    "DROP TABLE series",
+    "ALTER TABLE series_rows RENAME TO series",
+    "CREATE INDEX series_by_port ON series (width, day, class, proto, port, start)",
+];
+
+const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -104,7 +104,7 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         }
         pool.close().await;
     }
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 7);
     let store = SqliteStore::open(&path).await.expect("migrate");
     store
         .record_delivery(&delivery("a1-closed-z", "stdout", "delivered"))

@@ -216,6 +216,111 @@ async fn a_version_5_store_gains_first_contact_counts() {
     assert_eq!(again, new);
 }
 
+/// Every bucket of every width and class of port 445/tcp, and the totals.
+async fn series_snapshot(
+    store: &SqliteStore,
+) -> (
+    Vec<portwatch_store::SeriesPoint>,
+    portwatch_store::StoreTotals,
+) {
+    use portwatch_aggregate::SeriesClass;
+    use portwatch_core::{BucketWidth, PortKey, Proto};
+    let mut points = Vec::new();
+    for class in [SeriesClass::Probe, SeriesClass::Backscatter] {
+        for width in BucketWidth::ALL {
+            let q = portwatch_store::SeriesQuery {
+                class,
+                port: PortKey::new(Proto::Tcp, 445),
+                width,
+                range: portwatch_store::TimeRange::default(),
+            };
+            points.extend(store.series(&q).await.expect("series"));
+        }
+    }
+    (points, store.totals().await.expect("totals"))
+}
+
+#[tokio::test]
+async fn a_version_6_store_gets_series_as_a_rowid_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v6.db");
+    let table_sql = |pool: sqlx::SqlitePool| async move {
+        let sql: String = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'series'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("series table");
+        pool.close().await;
+        sql
+    };
+    // One connection, so each step sees the schema the last one left.
+    let open_raw = || async {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .expect("open")
+    };
+    let before = {
+        let store = SqliteStore::open(&path).await.expect("create");
+        store
+            .merge_batch(&batch("file:abc", 0, &pkts()))
+            .await
+            .expect("merge");
+        let snapshot = series_snapshot(&store).await;
+        store.close().await;
+        snapshot
+    };
+    assert!(!before.0.is_empty());
+    // Back to what a version 6 build wrote: `series` WITHOUT ROWID, with
+    // the same rows.
+    {
+        let pool = open_raw().await;
+        for step in [
+            "CREATE TABLE series_v6 (
+                width INTEGER NOT NULL, start INTEGER NOT NULL, day INTEGER NOT NULL,
+                class INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
+                packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                active_minutes INTEGER NOT NULL, sources INTEGER NOT NULL,
+                first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                sketches BLOB NOT NULL,
+                PRIMARY KEY (width, start, class, proto, port)
+            ) WITHOUT ROWID",
+            "INSERT INTO series_v6 SELECT width, start, day, class, proto, port, packets, bytes,
+                 active_minutes, sources, first_seen, last_seen, sketches FROM series",
+            "DROP TABLE series",
+            "ALTER TABLE series_v6 RENAME TO series",
+            "CREATE INDEX series_by_port ON series (width, day, class, proto, port, start)",
+            "DELETE FROM portwatch_schema WHERE version >= 7",
+        ] {
+            sqlx::query(step).execute(&pool).await.expect(step);
+        }
+        pool.close().await;
+    }
+    assert!(table_sql(open_raw().await).await.contains("WITHOUT ROWID"));
+    let store = SqliteStore::open(&path).await.expect("migrate");
+    assert_eq!(series_snapshot(&store).await, before);
+    // Merges still find the migrated rows: the same packets again under
+    // another stream double every count.
+    store
+        .merge_batch(&batch("file:def", 0, &pkts()))
+        .await
+        .expect("merge");
+    let (after, _) = series_snapshot(&store).await;
+    assert_eq!(after.len(), before.0.len());
+    for (a, b) in after.iter().zip(&before.0) {
+        assert_eq!((a.start, a.packets), (b.start, 2 * b.packets), "{a:?}");
+    }
+    store.close().await;
+    let sql = table_sql(open_raw().await).await;
+    assert!(
+        !sql.contains("WITHOUT ROWID") && sql.contains("UNIQUE"),
+        "{sql}"
+    );
+}
+
 #[tokio::test]
 async fn other_databases_and_newer_schemas_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
