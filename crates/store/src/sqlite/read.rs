@@ -146,9 +146,10 @@ pub(crate) async fn sources(
     // the source's only row and is skipped at once. Either way only the
     // kept rows' sketches are decoded and merged: decoding every row made
     // attributing an alert on a 170k-source day take over a second.
+    let mut tx = pool.begin().await.map_err(db("starting a read"))?;
     let wanted = match q.port {
         Some(port) if to - first_day > DAY => {
-            Some(sources_probing(pool, first_day, to, port).await?)
+            Some(sources_probing(&mut tx, first_day, to, port).await?)
         }
         _ => None,
     };
@@ -159,7 +160,7 @@ pub(crate) async fn sources(
     ))
     .bind(first_day)
     .bind(to)
-    .fetch(pool);
+    .fetch(&mut *tx);
     let mut merged: HashMap<IpAddr, SourceStats> = HashMap::new();
     while let Some(row) = rows.try_next().await.map_err(db("reading sources"))? {
         let addr = codec::source_addr(&row)?;
@@ -191,7 +192,7 @@ pub(crate) async fn sources(
 
 /// The sources that probed `port` on some day in `[first_day, to)`.
 async fn sources_probing(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     first_day: i64,
     to: i64,
     port: PortKey,
@@ -199,7 +200,7 @@ async fn sources_probing(
     let mut rows = sqlx::query("SELECT addr, ports FROM source_days WHERE day >= ? AND day < ?")
         .bind(first_day)
         .bind(to)
-        .fetch(pool);
+        .fetch(conn);
     let mut out = HashSet::new();
     while let Some(row) = rows.try_next().await.map_err(db("reading sources"))? {
         if codec::port_set_at(&row, 1)?.contains(port) {
