@@ -164,26 +164,20 @@ pub(crate) async fn sources(
     let mut merged: HashMap<IpAddr, SourceStats> = HashMap::new();
     while let Some(row) = rows.try_next().await.map_err(db("reading sources"))? {
         let addr = codec::source_addr(&row)?;
-        if let Some(wanted) = &wanted
-            && !wanted.contains(&addr)
-        {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&addr)) {
             continue;
         }
         let ports = codec::source_ports(&row)?;
-        if wanted.is_none()
-            && let Some(port) = q.port
-            && !ports.contains(port)
-        {
+        if wanted.is_none() && q.port.is_some_and(|p| !ports.contains(p)) {
             continue;
         }
         let stats = codec::source_stats(&row, ports)?;
         merged.entry(addr).or_default().merge(&stats);
     }
-    // A source counts for a port if it probed it on any day of the range;
-    // its totals are then over the whole range.
+    // Every source kept probed the port (if any) on some day of the range;
+    // its totals are over the whole range.
     let mut out: Vec<SourceTotals> = merged
         .into_iter()
-        .filter(|(_, s)| q.port.is_none_or(|p| s.ports.contains(p)))
         .map(|(addr, s)| reduce::source_totals(addr, s))
         .collect();
     reduce::rank_sources(&mut out, q.order, q.limit);

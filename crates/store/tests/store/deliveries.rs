@@ -85,11 +85,10 @@ async fn a_version_2_store_gains_the_deliveries_table() {
         .expect("create")
         .close()
         .await;
-    {
-        // Turn it back into what a version-2 build wrote.
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
-        for step in [
+    // Turn it back into what a version-2 build wrote.
+    crate::files::downgrade(
+        &path,
+        &[
             "DROP TABLE deliveries",
             "ALTER TABLE source_days DROP COLUMN tools",
             // Later versions' tables and columns go too.
@@ -99,11 +98,9 @@ async fn a_version_2_store_gains_the_deliveries_table() {
             "DROP TABLE payload_sources",
             "DROP TABLE checkpoints",
             "DELETE FROM portwatch_schema WHERE version >= 3",
-        ] {
-            sqlx::query(step).execute(&pool).await.expect("downgrade");
-        }
-        pool.close().await;
-    }
+        ],
+    )
+    .await;
     assert_eq!(SCHEMA_VERSION, 7);
     let store = SqliteStore::open(&path).await.expect("migrate");
     store

@@ -19,6 +19,40 @@ fn pkts() -> Vec<Pkt> {
         .collect()
 }
 
+/// The raw database at `path` on one connection, so each statement sees
+/// the schema the last one left.
+async fn raw(path: &Path) -> sqlx::SqlitePool {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .expect("open")
+}
+
+/// Turns the store at `path` back into what an earlier build wrote by
+/// running `steps` on it.
+pub(crate) async fn downgrade(path: &Path, steps: &[&'static str]) {
+    let pool = raw(path).await;
+    for step in steps {
+        sqlx::query(*step).execute(&pool).await.expect(step);
+    }
+    pool.close().await;
+}
+
+/// The SQL that created the `series` table.
+async fn series_table_sql(path: &Path) -> String {
+    let pool = raw(path).await;
+    let sql = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'series'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("series table");
+    pool.close().await;
+    sql
+}
+
 #[tokio::test]
 async fn reopening_keeps_data() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -132,10 +166,9 @@ async fn a_version_3_store_gains_tool_counts() {
     }
     // Back to what a version 3 build wrote: no tools column (nor the
     // later live-sensing tables).
-    {
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
-        for step in [
+    downgrade(
+        &path,
+        &[
             "ALTER TABLE source_days DROP COLUMN tools",
             "ALTER TABLE source_days DROP COLUMN first_contacts_ok",
             "ALTER TABLE source_days DROP COLUMN first_contacts_failed",
@@ -143,11 +176,9 @@ async fn a_version_3_store_gains_tool_counts() {
             "DROP TABLE payload_sources",
             "DROP TABLE checkpoints",
             "DELETE FROM portwatch_schema WHERE version >= 4",
-        ] {
-            sqlx::query(step).execute(&pool).await.expect(step);
-        }
-        pool.close().await;
-    }
+        ],
+    )
+    .await;
     let store = SqliteStore::open(&path).await.expect("migrate");
     let range = portwatch_store::TimeRange::default();
     let src = crate::events::src_addr(0);
@@ -174,18 +205,15 @@ async fn a_version_5_store_gains_first_contact_counts() {
         store.close().await;
     }
     // Back to what a version 5 build wrote: no first-contact columns.
-    {
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("open");
-        for step in [
+    downgrade(
+        &path,
+        &[
             "ALTER TABLE source_days DROP COLUMN first_contacts_ok",
             "ALTER TABLE source_days DROP COLUMN first_contacts_failed",
             "DELETE FROM portwatch_schema WHERE version >= 6",
-        ] {
-            sqlx::query(step).execute(&pool).await.expect(step);
-        }
-        pool.close().await;
-    }
+        ],
+    )
+    .await;
     let store = SqliteStore::open(&path).await.expect("migrate");
     let range = portwatch_store::TimeRange::default();
     let src = crate::events::src_addr(0);
@@ -244,25 +272,6 @@ async fn series_snapshot(
 async fn a_version_6_store_gets_series_as_a_rowid_table() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("v6.db");
-    let table_sql = |pool: sqlx::SqlitePool| async move {
-        let sql: String = sqlx::query_scalar(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'series'",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("series table");
-        pool.close().await;
-        sql
-    };
-    // One connection, so each step sees the schema the last one left.
-    let open_raw = || async {
-        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-        sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .expect("open")
-    };
     let before = {
         let store = SqliteStore::open(&path).await.expect("create");
         store
@@ -276,9 +285,9 @@ async fn a_version_6_store_gets_series_as_a_rowid_table() {
     assert!(!before.0.is_empty());
     // Back to what a version 6 build wrote: `series` WITHOUT ROWID, with
     // the same rows.
-    {
-        let pool = open_raw().await;
-        for step in [
+    downgrade(
+        &path,
+        &[
             "CREATE TABLE series_v6 (
                 width INTEGER NOT NULL, start INTEGER NOT NULL, day INTEGER NOT NULL,
                 class INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
@@ -294,12 +303,10 @@ async fn a_version_6_store_gets_series_as_a_rowid_table() {
             "ALTER TABLE series_v6 RENAME TO series",
             "CREATE INDEX series_by_port ON series (width, day, class, proto, port, start)",
             "DELETE FROM portwatch_schema WHERE version >= 7",
-        ] {
-            sqlx::query(step).execute(&pool).await.expect(step);
-        }
-        pool.close().await;
-    }
-    assert!(table_sql(open_raw().await).await.contains("WITHOUT ROWID"));
+        ],
+    )
+    .await;
+    assert!(series_table_sql(&path).await.contains("WITHOUT ROWID"));
     let store = SqliteStore::open(&path).await.expect("migrate");
     assert_eq!(series_snapshot(&store).await, before);
     // Merges still find the migrated rows: the same packets again under
@@ -314,7 +321,7 @@ async fn a_version_6_store_gets_series_as_a_rowid_table() {
         assert_eq!((a.start, a.packets), (b.start, 2 * b.packets), "{a:?}");
     }
     store.close().await;
-    let sql = table_sql(open_raw().await).await;
+    let sql = series_table_sql(&path).await;
     assert!(
         !sql.contains("WITHOUT ROWID") && sql.contains("UNIQUE"),
         "{sql}"
