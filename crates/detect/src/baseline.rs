@@ -103,6 +103,12 @@ impl SeriesModel {
         self.level
     }
 
+    /// A value read from the model and its seasonal profile, for
+    /// [`crate::Detector`]'s read-ahead; it means nothing.
+    pub(crate) fn warm(&self) -> u64 {
+        self.level.to_bits() ^ self.seasonal.as_ref().map_or(0, |s| s.daily[0].to_bits())
+    }
+
     pub(crate) fn is_seasonal(&self) -> bool {
         self.seasonal.is_some()
     }

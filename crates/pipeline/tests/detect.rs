@@ -98,7 +98,15 @@ async fn stored_alerts_and_port_bands_match_a_full_run() {
         d.step(m, true, &by_minute.remove(&m).unwrap_or_default())
             .unwrap();
     }
+    // detect_store steps on another thread while it reads the next hour:
+    // the same alerts, opened and moved at the same minutes.
     assert_eq!(d.alerts().count(), detection.alerts.len());
+    for (by_hand, stored) in d.alerts().zip(&detection.alerts) {
+        assert_eq!(by_hand.id, stored.id);
+        assert_eq!(by_hand.transitions, stored.transitions);
+        assert_eq!(by_hand.peak, stored.peak);
+    }
+    assert_eq!(d.gaps(), &detection.gaps[..]);
     for port in [wave, busy] {
         let bands = port_bands(&store, &cfg, port).await.unwrap();
         assert_eq!(bands.len(), active.len());
