@@ -100,8 +100,9 @@ impl Model {
         }
         rollup(mine.iter().map(|(k, b)| (*k, *b)), q.width)
             .into_iter()
-            // Whole buckets that overlap the range.
-            .filter(|(k, _)| k.start < to && k.start.saturating_add(w) > from)
+            // Whole buckets that overlap the range; an empty range overlaps
+            // nothing, even inside a bucket.
+            .filter(|(k, _)| from < to && k.start < to && k.start.saturating_add(w) > from)
             .map(|(k, b)| SeriesPoint {
                 start: Timestamp::from_secs(k.start),
                 packets: b.packets,
@@ -120,8 +121,8 @@ impl Model {
         let (from, to) = bounds(&q.range);
         let mut per: BTreeMap<IpAddr, SourceStats> = BTreeMap::new();
         for (k, s) in &self.sources {
-            // Days that overlap the range.
-            if k.day < to && k.day.saturating_add(86_400) > from {
+            // Days that overlap the (non-empty) range.
+            if from < to && k.day < to && k.day.saturating_add(86_400) > from {
                 per.entry(k.addr).or_default().merge(s);
             }
         }
