@@ -16,12 +16,11 @@ use portwatch_core::{BucketWidth, PortKey, Timestamp};
 use portwatch_detect::{
     Alert, Band, ConfigError, DetectConfig, Detector, GapSpan, MinuteInput, MinuteSample, StepError,
 };
-use tokio::sync::mpsc;
-
 use portwatch_store::{
     AlertRecord, MinutesQuery, SeriesPoint, SeriesQuery, Store, StoreError, TimeRange,
     TransitionRecord,
 };
+use tokio::sync::mpsc;
 
 const HOUR: i64 = 3_600;
 
@@ -176,7 +175,7 @@ async fn read_hours(
             next += 1;
         }
         if tx.send(minutes).await.is_err() {
-            // The stepping thread stopped at an error, which it returns.
+            // The stepping thread stopped early (at an error it returns).
             break;
         }
     }
