@@ -277,6 +277,15 @@ impl SourceMap {
                     ^ stats.ports.len();
                 at[k].1 = pos;
             }
+            // Then the target-set slots the updates will write: a busy
+            // source's set is kilobytes, out of cache by its next group.
+            for (k, group) in block.clone().enumerate() {
+                let (t, pos) = at[k];
+                let targets = &self.days.tables[t].entries[pos].1.targets;
+                for hit in g.hits(group) {
+                    warm ^= targets.touch(hit.dst_hash);
+                }
+            }
             for (k, group) in block.enumerate() {
                 let (t, pos) = at[k];
                 let stats = &mut self.days.tables[t].entries[pos].1;

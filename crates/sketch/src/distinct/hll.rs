@@ -35,6 +35,12 @@ impl Registers {
         Registers(Box::new([0u8; M]))
     }
 
+    /// Reads the register an insert of `h` updates.
+    #[inline]
+    pub(crate) fn register(&self, h: u64) -> u8 {
+        self.0[(h >> Q) as usize]
+    }
+
     #[inline]
     pub(crate) fn insert(&mut self, h: u64) {
         let idx = (h >> Q) as usize;

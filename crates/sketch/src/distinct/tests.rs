@@ -69,3 +69,24 @@ fn crosses_to_dense_exactly_past_the_limit() {
     assert!((e / (limit + 1) as f64 - 1.0).abs() < 0.03, "estimate {e}");
     assert_eq!(DistinctCounter::from_bytes(&c.to_bytes()).unwrap(), c);
 }
+
+#[test]
+fn touch_reads_what_the_insert_will_and_changes_nothing() {
+    // Low bits 200: past the slots 1..=100 that the table's own hashes take.
+    let h = 0x9e37_79b9_7f4a_00c8u64;
+    // Inline: nothing on the heap to read ahead.
+    let small = counter([1, 2]);
+    assert_eq!(small.touch(h), 0);
+    // Table: the slot the insert probes first, which holds `h` once it is in.
+    let mut table = counter(1..=100);
+    table.insert_hash(h);
+    assert_eq!(table.touch(h), h);
+    // Dense: the register `h` lands in, which is nonzero once `h` is in.
+    let mut dense = counter((1..=5000u64).map(|i| i.wrapping_mul(0xff51_afd7_ed55_8ccd)));
+    dense.insert_hash(h);
+    assert!(!dense.is_exact());
+    assert_ne!(dense.touch(h), 0);
+    let before = dense.clone();
+    let _ = dense.touch(h ^ 1);
+    assert_eq!(dense, before);
+}
