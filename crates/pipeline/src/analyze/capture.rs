@@ -28,7 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 
-use portwatch_aggregate::{Aggregator, Batch, BatchId, ClassCounts, Observation, Shard};
+use portwatch_aggregate::{
+    Aggregator, Batch, BatchId, ClassCounts, Observation, Shard, SourceKey, SourceStats,
+};
 use portwatch_core::{BucketWidth, DropReason};
 use portwatch_decode::{CaptureError, CaptureReader, decode};
 use portwatch_sources::OpenedInput;
@@ -111,6 +113,9 @@ impl Chunk {
         self.obs.is_empty() && self.drops.is_empty() && self.outcomes.is_empty()
     }
 }
+
+/// One worker's source-days of a batch, sorted.
+type Sources = Vec<(SourceKey, SourceStats)>;
 
 enum Work {
     Chunk(Chunk),
@@ -351,26 +356,31 @@ fn combine(
     workers: usize,
     mut on_batch: impl FnMut(Batch),
 ) -> (ClassCounts, PortTotals) {
-    let mut pending: std::collections::BTreeMap<u64, (usize, Batch)> = Default::default();
+    // Per batch: parts in, the batch so far (its minutes and counts), and
+    // each part's source-days, merged only as the batch is cut.
+    let mut pending: std::collections::BTreeMap<u64, (usize, Batch, Vec<Sources>)> =
+        Default::default();
     let mut counts = ClassCounts::default();
     let mut totals = PortTotals::default();
-    for (seq, part) in rx {
+    for (seq, mut part) in rx {
+        let sources = std::mem::take(&mut part.sources);
         let done = match pending.entry(seq) {
-            Entry::Vacant(v) => v.insert((1, part)).0 == workers,
+            Entry::Vacant(v) => v.insert((1, part, vec![sources])).0 == workers,
             Entry::Occupied(mut o) => {
-                let (n, batch) = o.get_mut();
+                let (n, batch, lists) = o.get_mut();
                 *n += 1;
                 batch.absorb(part);
+                lists.push(sources);
                 *n == workers
             }
         };
-        if done && let Some((_, batch)) = pending.remove(&seq) {
+        if done && let Some((_, batch, lists)) = pending.remove(&seq) {
             counts.merge(&batch.counts);
             add_to_totals(&mut totals, &batch);
             // An empty capture still makes one (empty) batch, so the
             // store knows it was read.
-            if !batch.is_empty() || seq == 0 {
-                for part in super::batch_parts(batch) {
+            if !batch.is_empty() || lists.iter().any(|l| !l.is_empty()) || seq == 0 {
+                for part in super::batch_parts_merged(batch, lists) {
                     on_batch(part);
                 }
             }
