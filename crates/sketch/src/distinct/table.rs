@@ -109,9 +109,9 @@ impl HashTable {
     /// Quadruples small tables, doubles the rest. A busy port's set of
     /// sources starts anew every minute and climbs from 16 slots to a
     /// thousand; rehashing on the way cost ~3% of aggregation when every
-    /// step doubled. Tables past 256 slots are the large ones kept for a
-    /// whole source-day, where quadrupling cost memory (RSS +10% on the
-    /// benchmark) and saved nothing more.
+    /// step doubled. Past 256 slots tables still double: quadrupling them
+    /// too (the target sets of busy source-days among them) cost 10% more
+    /// peak memory on the benchmark and no less time.
     fn grow(&mut self) {
         let factor = if self.slots.len() < 256 { 4 } else { 2 };
         let grown = vec![0; self.slots.len() * factor].into_boxed_slice();
