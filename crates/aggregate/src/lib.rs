@@ -35,6 +35,7 @@ pub use aggregator::{Aggregator, Batch, BatchId};
 pub use bucket::{PortBucket, PortTotals, SeriesClass, SeriesKey, rollup};
 pub use counts::ClassCounts;
 pub use observation::{Observation, Shard};
+pub use sort::MergeSorted;
 pub use source::{SourceKey, SourceStats};
 pub use tools::ToolCounts;
 

@@ -37,19 +37,56 @@ pub(crate) fn merge_sorted<K: Ord, V>(a: Vec<(K, V)>, b: Vec<(K, V)>) -> Vec<(K,
     if b.is_empty() {
         return a;
     }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let take_a = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => x.0 <= y.0,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        let next = if take_a { a.next() } else { b.next() };
-        out.extend(next);
+    MergeSorted::new(vec![a, b]).collect()
+}
+
+/// The items of several lists sorted by distinct keys (no key in two of
+/// them: one list per [`Shard`](crate::Shard)), in key order, taken out as
+/// they are needed. A list is freed once it is used up, so a caller that
+/// consumes the merge piece by piece never holds all of it twice.
+#[derive(Debug)]
+pub struct MergeSorted<K, V> {
+    lists: Vec<std::iter::Peekable<std::vec::IntoIter<(K, V)>>>,
+}
+
+impl<K: Ord, V> MergeSorted<K, V> {
+    pub fn new(lists: Vec<Vec<(K, V)>>) -> Self {
+        MergeSorted {
+            lists: lists
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| l.into_iter().peekable())
+                .collect(),
+        }
     }
-    out
+}
+
+impl<K: Ord, V> Iterator for MergeSorted<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        // A list per worker: a scan of their heads is as quick as a heap.
+        let mut best: Option<(usize, &K)> = None;
+        for (i, list) in self.lists.iter_mut().enumerate() {
+            if let Some((k, _)) = list.peek()
+                && best.is_none_or(|(_, b)| k < b)
+            {
+                best = Some((i, k));
+            }
+        }
+        let at = best?.0;
+        let item = self.lists[at].next();
+        if self.lists[at].peek().is_none() {
+            drop(self.lists.swap_remove(at));
+        }
+        item
+    }
+
+    /// Exact, so that collecting allocates once.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.lists.iter().map(|l| l.len()).sum();
+        (n, Some(n))
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +119,9 @@ mod tests {
         assert_eq!(keys, [1, 2, 3, 4, 9, 10]);
         assert_eq!(merge_sorted(a.clone(), Vec::new()), a);
         assert_eq!(merge_sorted(Vec::new(), a.clone()), a);
+        let three = MergeSorted::new(vec![a, Vec::new(), vec![(0, 'c'), (5, 'c')]]);
+        assert_eq!(three.size_hint(), (5, Some(5)));
+        let keys: Vec<i32> = three.map(|p| p.0).collect();
+        assert_eq!(keys, [0, 1, 4, 5, 9]);
     }
 }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use portwatch_aggregate::{Batch, BatchId, ClassCounts, SourceKey, SourceStats};
+use portwatch_aggregate::{Batch, BatchId, ClassCounts, MergeSorted, SourceKey, SourceStats};
 use portwatch_sources::{InputFormat, open_input};
 use portwatch_store::{MergeOutcome, Store, StoreError};
 use tokio::sync::mpsc;
@@ -135,46 +135,6 @@ pub(crate) fn batch_parts_merged(
         part += 1;
         Some(out)
     })
-}
-
-/// The items of several lists sorted by distinct keys, in key order. A
-/// list is freed once it is used up.
-struct MergeSorted<K, V> {
-    lists: Vec<std::iter::Peekable<std::vec::IntoIter<(K, V)>>>,
-}
-
-impl<K: Ord, V> MergeSorted<K, V> {
-    fn new(lists: Vec<Vec<(K, V)>>) -> Self {
-        MergeSorted {
-            lists: lists
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .map(|l| l.into_iter().peekable())
-                .collect(),
-        }
-    }
-}
-
-impl<K: Ord, V> Iterator for MergeSorted<K, V> {
-    type Item = (K, V);
-
-    fn next(&mut self) -> Option<(K, V)> {
-        // A list per worker: a scan of their heads is as quick as a heap.
-        let mut best: Option<(usize, &K)> = None;
-        for (i, list) in self.lists.iter_mut().enumerate() {
-            if let Some((k, _)) = list.peek()
-                && best.is_none_or(|(_, b)| k < b)
-            {
-                best = Some((i, k));
-            }
-        }
-        let at = best?.0;
-        let item = self.lists[at].next();
-        if self.lists[at].peek().is_none() {
-            drop(self.lists.swap_remove(at));
-        }
-        item
-    }
 }
 
 /// Keeps at most this many detailed errors per input; the rest are counted.
