@@ -16,7 +16,7 @@
 
 use std::net::IpAddr;
 
-use portwatch_sketch::hash_ip;
+use portwatch_sketch::{hash_ip, prefetch};
 
 use crate::observation::Observation;
 use crate::source::{Hit, SourceKey, SourceStats};
@@ -115,10 +115,20 @@ impl DayTable {
         at
     }
 
-    /// The index slot a lookup of `hash` starts at, read ahead of the lookup.
+    /// The index slot a lookup of `hash` starts at.
     #[inline]
-    fn first_slot(&self, hash: u64) -> u64 {
-        self.index[hash as usize & (self.index.len() - 1)]
+    fn first_slot(&self, hash: u64) -> &u64 {
+        &self.index[hash as usize & (self.index.len() - 1)]
+    }
+
+    /// Asks for the entry that the first index slot of `hash` names, when
+    /// its tag matches (the usual case for a source seen before).
+    #[inline]
+    fn prefetch_entry(&self, hash: u64) {
+        let v = *self.first_slot(hash);
+        if v >> 32 == hash >> 32 && v != 0 {
+            prefetch(&self.entries[(v as u32 - 1) as usize]);
+        }
     }
 
     fn grow(&mut self) {
@@ -254,36 +264,33 @@ impl SourceMap {
         let groups = g.keys.len();
         // (day table, entry position) of each group in a block.
         let mut at = [(0usize, 0usize); LOOKAHEAD];
-        let mut warm = 0u64;
         for block in (0..groups).step_by(LOOKAHEAD) {
             let block = block..(block + LOOKAHEAD).min(groups);
-            // Read where each lookup starts first: these loads do not depend
-            // on one another, so their cache misses overlap. Then each
-            // lookup finds its line already on its way.
+            // Each lookup's misses are asked for a step ahead, for the whole
+            // block at once, so they overlap instead of following one
+            // another: first the index slots where the lookups start, ...
             for (k, group) in block.clone().enumerate() {
                 let key = &g.keys[group];
                 let t = self.days.position(key.day);
-                warm ^= self.days.tables[t].first_slot(key.src_hash);
+                prefetch(self.days.tables[t].first_slot(key.src_hash));
                 at[k].0 = t;
+            }
+            // ... then the entries they name (all four lines: the update
+            // writes the counters, the port set and the target set), ...
+            for (k, group) in block.clone().enumerate() {
+                self.days.tables[at[k].0].prefetch_entry(g.keys[group].src_hash);
             }
             for (k, group) in block.clone().enumerate() {
                 let key = &g.keys[group];
-                let table = &mut self.days.tables[at[k].0];
-                let pos = table.position(key.src_hash, key.src);
-                // Touch each cache line of the entry the update will use.
-                let stats = &table.entries[pos].1;
-                warm ^= stats.last_seen.0 as u64
-                    ^ u64::from(stats.targets.is_exact())
-                    ^ stats.ports.len();
-                at[k].1 = pos;
+                at[k].1 = self.days.tables[at[k].0].position(key.src_hash, key.src);
             }
-            // Then the target-set slots the updates will write: a busy
+            // ... then the target-set slots the updates will write: a busy
             // source's set is kilobytes, out of cache by its next group.
             for (k, group) in block.clone().enumerate() {
                 let (t, pos) = at[k];
                 let targets = &self.days.tables[t].entries[pos].1.targets;
                 for hit in g.hits(group) {
-                    warm ^= targets.touch(hit.dst_hash);
+                    targets.prefetch(hit.dst_hash);
                 }
             }
             for (k, group) in block.enumerate() {
@@ -294,7 +301,6 @@ impl SourceMap {
                 }
             }
         }
-        std::hint::black_box(warm);
     }
 
     pub(crate) fn merge(&mut self, key: SourceKey, s: &SourceStats) {

@@ -30,6 +30,7 @@
 //! assert_eq!(a.to_bytes(), whole.to_bytes());
 //! ```
 
+mod cache;
 mod distinct;
 mod error;
 mod portset;
@@ -38,6 +39,7 @@ mod wire;
 
 use std::net::IpAddr;
 
+pub use cache::prefetch;
 pub use distinct::DistinctCounter;
 pub use error::SketchError;
 pub use portset::PortSet;

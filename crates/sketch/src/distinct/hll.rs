@@ -37,8 +37,8 @@ impl Registers {
 
     /// Reads the register an insert of `h` updates.
     #[inline]
-    pub(crate) fn register(&self, h: u64) -> u8 {
-        self.0[(h >> Q) as usize]
+    pub(crate) fn register(&self, h: u64) -> &u8 {
+        &self.0[(h >> Q) as usize]
     }
 
     #[inline]

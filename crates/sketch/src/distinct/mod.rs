@@ -125,17 +125,16 @@ impl DistinctCounter {
         }
     }
 
-    /// Reads the memory an insert of `h` will look at first and returns it,
-    /// to be folded into a value the caller keeps (so the load is not
-    /// optimized away). Callers that update many large counters issue these
-    /// loads for a run of inserts before doing them, so that the cache
-    /// misses overlap instead of following one another.
+    /// Asks for the memory an insert of `h` will look at first (see
+    /// [`crate::prefetch`]). Callers that update many large counters ask
+    /// for a run of inserts before doing them, so that the cache misses
+    /// overlap instead of following one another.
     #[inline]
-    pub fn touch(&self, h: u64) -> u64 {
+    pub fn prefetch(&self, h: u64) {
         match &self.repr {
-            Repr::Inline { .. } => 0,
-            Repr::Table(t) => t.first_slot(h),
-            Repr::Dense(regs) => u64::from(regs.register(h)),
+            Repr::Inline { .. } => {}
+            Repr::Table(t) => crate::prefetch(t.first_slot(h)),
+            Repr::Dense(regs) => crate::prefetch(regs.register(h)),
         }
     }
 

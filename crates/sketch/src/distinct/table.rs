@@ -69,8 +69,8 @@ impl HashTable {
     /// Reads the slot an insert of `h` looks at first (see
     /// [`super::DistinctCounter::touch`]).
     #[inline]
-    pub(crate) fn first_slot(&self, h: u64) -> u64 {
-        self.slots[h as usize & (self.slots.len() - 1)]
+    pub(crate) fn first_slot(&self, h: u64) -> &u64 {
+        &self.slots[h as usize & (self.slots.len() - 1)]
     }
 
     pub(crate) fn contains(&self, h: u64) -> bool {

@@ -71,22 +71,31 @@ fn crosses_to_dense_exactly_past_the_limit() {
 }
 
 #[test]
-fn touch_reads_what_the_insert_will_and_changes_nothing() {
+fn prefetch_asks_for_what_the_insert_reads_and_changes_nothing() {
     // Low bits 200: past the slots 1..=100 that the table's own hashes take.
     let h = 0x9e37_79b9_7f4a_00c8u64;
-    // Inline: nothing on the heap to read ahead.
+    // Inline: nothing on the heap to ask for.
     let small = counter([1, 2]);
-    assert_eq!(small.touch(h), 0);
+    small.prefetch(h);
+    assert_eq!(small, counter([2, 1]));
     // Table: the slot the insert probes first, which holds `h` once it is in.
     let mut table = counter(1..=100);
     table.insert_hash(h);
-    assert_eq!(table.touch(h), h);
+    let Repr::Table(t) = &table.repr else {
+        panic!("100 hashes are kept in a table");
+    };
+    assert_eq!(*t.first_slot(h), h);
+    let before = table.clone();
+    table.prefetch(h ^ 1);
+    assert_eq!(table, before);
     // Dense: the register `h` lands in, which is nonzero once `h` is in.
     let mut dense = counter((1..=5000u64).map(|i| i.wrapping_mul(0xff51_afd7_ed55_8ccd)));
     dense.insert_hash(h);
-    assert!(!dense.is_exact());
-    assert_ne!(dense.touch(h), 0);
+    let Repr::Dense(regs) = &dense.repr else {
+        panic!("5000 hashes are dense");
+    };
+    assert_ne!(*regs.register(h), 0);
     let before = dense.clone();
-    let _ = dense.touch(h ^ 1);
+    dense.prefetch(h ^ 1);
     assert_eq!(dense, before);
 }
