@@ -291,8 +291,15 @@ pub async fn analyze(
                 }
                 Produced::TalliedBatch(batch) => batch,
                 Produced::Totals(t) => {
-                    for (key, bucket) in t {
-                        totals.entry(key).or_default().merge(&bucket);
+                    // The first input's totals are taken whole: merging
+                    // them into empty buckets copied every sketch of tens
+                    // of thousands of ports, after all reading was done.
+                    if totals.is_empty() {
+                        totals = t;
+                    } else {
+                        for (key, bucket) in t {
+                            totals.entry(key).or_default().merge(&bucket);
+                        }
                     }
                     continue;
                 }

@@ -38,7 +38,8 @@ impl AnalyzeReport {
             }
         }
         for list in [&mut ports, &mut backscatter] {
-            list.sort_by(|a, b| {
+            // Ties end at the port key, unique in a list: unstable is exact.
+            list.sort_unstable_by(|a, b| {
                 b.sources
                     .cmp(&a.sources)
                     .then(b.packets.cmp(&a.packets))
