@@ -3,7 +3,7 @@
 //! process inside one of them, and tcpdump/tshark as the oracle.
 //!
 //! The capture runs in a child: the test binary re-runs itself under
-//! `ip netns exec` (the workspace forbids the `unsafe` a `setns` call
+//! `ip netns exec` (the workspace denies the `unsafe` a `setns` call
 //! needs), with its config in `PW_CAP_CONFIG`. The child prints
 //! `pwcap ready` once capturing, captures until its stdin closes, then
 //! prints what it decoded and its counters.
