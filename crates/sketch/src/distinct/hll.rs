@@ -35,7 +35,7 @@ impl Registers {
         Registers(Box::new([0u8; M]))
     }
 
-    /// Reads the register an insert of `h` updates.
+    /// The register an insert of `h` updates.
     #[inline]
     pub(crate) fn register(&self, h: u64) -> &u8 {
         &self.0[(h >> Q) as usize]

@@ -66,8 +66,8 @@ impl HashTable {
         }
     }
 
-    /// Reads the slot an insert of `h` looks at first (see
-    /// [`super::DistinctCounter::touch`]).
+    /// The slot an insert of `h` looks at first (see
+    /// [`super::DistinctCounter::prefetch`]).
     #[inline]
     pub(crate) fn first_slot(&self, h: u64) -> &u64 {
         &self.slots[h as usize & (self.slots.len() - 1)]
