@@ -41,8 +41,11 @@ impl Bitmaps {
         Bitmaps((n > 0).then(|| Box::new(Vec::with_capacity(n))))
     }
 
-    fn capacity(&self) -> usize {
-        self.0.as_ref().map_or(0, |v| v.capacity())
+    /// The box, the list it holds and the bitmaps' words.
+    fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| {
+            size_of::<Vec<Bitmap>>() + v.capacity() * size_of::<Bitmap>() + v.len() * WORDS * 8
+        })
     }
 
     fn insert(&mut self, pos: usize, bm: Bitmap) {
@@ -222,14 +225,7 @@ impl PortSet {
 
     /// Heap bytes owned, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.sparse.heap_bytes()
-            + self.dense.capacity() * std::mem::size_of::<Bitmap>()
-            + self
-                .dense
-                .0
-                .as_ref()
-                .map_or(0, |_| size_of::<Vec<Bitmap>>())
-            + self.dense.len() * WORDS * 8
+        self.sparse.heap_bytes() + self.dense.heap_bytes()
     }
 
     /// Serializes: version, kind, `u32` count of listed keys, each as the
