@@ -92,6 +92,20 @@ impl Default for PortBucket {
 }
 
 impl PortBucket {
+    /// An empty bucket whose top sources have room for `top` sources until
+    /// [`Self::settle`] cuts them to [`TOP_SOURCES`].
+    pub(crate) fn with_top_capacity(top: usize) -> Self {
+        PortBucket {
+            top_sources: TopK::new(top),
+            ..Self::default()
+        }
+    }
+
+    /// Cuts the top sources to the [`TOP_SOURCES`] a stored bucket keeps.
+    pub(crate) fn settle(&mut self) {
+        self.top_sources.shrink_to(TOP_SOURCES);
+    }
+
     pub fn observe(&mut self, ev: &Event<'_>) {
         self.observe_hashed(&Observation::of(ev));
     }

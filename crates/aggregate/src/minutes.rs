@@ -24,6 +24,15 @@ use foldhash::fast::RandomState;
 /// reordered by less than this still find their bucket in the small map.
 const OPEN_SECS: i64 = 60;
 
+/// Room for top sources in an open minute's bucket, cut to
+/// [`crate::TOP_SOURCES`] when the minute closes. A busy port sees hundreds
+/// of sources a minute; with 32 slots nearly every packet evicted one, and
+/// past the first few the stored top sources were whoever came last, with
+/// errors as large as their counts (and so were the whole run's, merged
+/// from them). With room for all of a minute's sources the counts are exact
+/// and the cut keeps the minute's true top 32, each with error 0.
+const OPEN_TOP_SOURCES: usize = 1024;
+
 /// The buckets of one minute.
 type MinuteMap = HashMap<SeriesKey, PortBucket, RandomState>;
 
@@ -84,7 +93,10 @@ impl MinuteTable {
                     self.open.len() - 1
                 }
             };
-            return self.open[at].1.entry(key).or_default();
+            return self.open[at]
+                .1
+                .entry(key)
+                .or_insert_with(|| PortBucket::with_top_capacity(OPEN_TOP_SOURCES));
         }
         let closed = &mut self.closed;
         let index = self.closed_at.get_or_insert_with(|| {
@@ -114,7 +126,8 @@ impl MinuteTable {
                 continue;
             }
             let (_, mut map) = self.open.swap_remove(i);
-            for (k, v) in map.drain() {
+            for (k, mut v) in map.drain() {
+                v.settle();
                 if let Some(index) = &mut self.closed_at {
                     index.insert(k, self.closed.len());
                 }
@@ -134,7 +147,10 @@ impl MinuteTable {
                 continue;
             }
             let (_, mut map) = self.open.swap_remove(i);
-            out.extend(map.drain());
+            out.extend(map.drain().map(|(k, mut v)| {
+                v.settle();
+                (k, v)
+            }));
             self.spare.push(map);
         }
     }
@@ -161,7 +177,9 @@ impl MinuteTable {
         out
     }
 
-    /// Every bucket, in no particular order; each key once.
+    /// Every bucket, in no particular order; each key once. Open minutes'
+    /// top sources still have their wide room (see [`OPEN_TOP_SOURCES`]):
+    /// a valid summary, and the same whatever else is open.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &PortBucket)> {
         self.closed
             .iter()

@@ -31,6 +31,11 @@ use crate::wire::{self, KIND_TOPK, Reader};
 /// in-place path ([`TopK::merge_small`]).
 const SMALL_MERGE: usize = 8;
 
+/// Adds to a summary holding at least this many slots find the key through
+/// a [`FoldIndex`] instead of a scan, when their capacity is larger (the
+/// default capacity never gets one).
+const INDEX_FROM: usize = 32;
+
 /// The largest capacity [`TopK::from_bytes`] accepts, so that hostile bytes
 /// cannot ask for a huge allocation.
 const MAX_CAPACITY: usize = 1 << 16;
@@ -128,8 +133,14 @@ impl Slot {
 /// summary per port-minute must not cost an allocation.
 #[derive(Clone, Debug)]
 enum Slots {
-    Inline { len: u8, slot: [Slot; 1] },
-    Heap(Vec<Slot>),
+    Inline {
+        len: u8,
+        slot: [Slot; 1],
+    },
+    /// With, for a summary of many slots, where each key's slot is (not
+    /// part of the value; see [`INDEX_FROM`]). It lives here rather than in
+    /// [`TopK`], where it would make every port-minute 8 bytes larger.
+    Heap(Vec<Slot>, Option<Box<FoldIndex>>),
 }
 
 impl Default for Slots {
@@ -148,7 +159,7 @@ impl std::ops::Deref for Slots {
     fn deref(&self) -> &[Slot] {
         match self {
             Slots::Inline { len, slot } => &slot[..usize::from(*len)],
-            Slots::Heap(v) => v,
+            Slots::Heap(v, _) => v,
         }
     }
 }
@@ -158,7 +169,7 @@ impl std::ops::DerefMut for Slots {
     fn deref_mut(&mut self) -> &mut [Slot] {
         match self {
             Slots::Inline { len, slot } => &mut slot[..usize::from(*len)],
-            Slots::Heap(v) => v,
+            Slots::Heap(v, _) => v,
         }
     }
 }
@@ -168,7 +179,7 @@ impl Slots {
         if n <= 1 {
             Slots::default()
         } else {
-            Slots::Heap(Vec::with_capacity(n))
+            Slots::Heap(Vec::with_capacity(n), None)
         }
     }
 
@@ -183,16 +194,16 @@ impl Slots {
                 let mut v = Vec::with_capacity(4);
                 v.push(slot[0]);
                 v.push(s);
-                *self = Slots::Heap(v);
+                *self = Slots::Heap(v, None);
             }
-            Slots::Heap(v) => v.push(s),
+            Slots::Heap(v, _) => v.push(s),
         }
     }
 
     fn swap_remove(&mut self, i: usize) {
         match self {
             Slots::Inline { len, .. } => *len = 0,
-            Slots::Heap(v) => {
+            Slots::Heap(v, _) => {
                 v.swap_remove(i);
             }
         }
@@ -201,14 +212,47 @@ impl Slots {
     fn truncate(&mut self, n: usize) {
         match self {
             Slots::Inline { len, .. } => *len = (*len).min(n as u8),
-            Slots::Heap(v) => v.truncate(n),
+            Slots::Heap(v, _) => v.truncate(n),
+        }
+    }
+
+    fn index_mut(&mut self) -> Option<&mut FoldIndex> {
+        match self {
+            Slots::Heap(_, Some(index)) => Some(index),
+            _ => None,
+        }
+    }
+
+    fn has_index(&self) -> bool {
+        matches!(self, Slots::Heap(_, Some(_)))
+    }
+
+    /// Makes the index again from the slots, or drops it.
+    fn reindex(&mut self, keep: bool) {
+        if let Slots::Heap(v, index) = self {
+            *index = keep.then(|| FoldIndex::of(v));
+        }
+    }
+
+    /// Frees the room of a list that held many more slots than it keeps.
+    fn release_spare(&mut self) {
+        if let Slots::Heap(v, _) = self
+            && v.capacity() > 2 * INDEX_FROM
+            && v.capacity() > 2 * v.len()
+        {
+            v.shrink_to_fit();
         }
     }
 
     fn heap_bytes(&self) -> usize {
         match self {
             Slots::Inline { .. } => 0,
-            Slots::Heap(v) => v.capacity() * std::mem::size_of::<Slot>(),
+            Slots::Heap(v, index) => {
+                v.capacity() * std::mem::size_of::<Slot>()
+                    + index.as_ref().map_or(0, |ix| {
+                        std::mem::size_of::<FoldIndex>() + 4 * ix.table.len()
+                    })
+            }
         }
     }
 }
@@ -265,31 +309,64 @@ impl TopK {
         }
         self.total = self.total.saturating_add(count);
         let f = fold(key);
-        if self.slots.len() < self.capacity() {
-            match self.slots.iter().position(|s| s.is(f, key)) {
-                Some(i) => {
-                    let s = &mut self.slots[i];
-                    s.count = s.count.saturating_add(count);
+        if let Some(i) = self.find(f, key) {
+            let s = &mut self.slots[i];
+            s.count = s.count.saturating_add(count);
+        } else if self.slots.len() < self.capacity() {
+            let at = self.slots.len();
+            self.slots.push(Slot::new(key, count, 0));
+            let wants = self.wants_index();
+            match self.slots.index_mut() {
+                Some(index) => {
+                    index.insert(f, at);
+                    if index.is_crowded() {
+                        self.slots.reindex(true);
+                    }
                 }
-                None => self.slots.push(Slot::new(key, count, 0)),
+                None if wants => self.slots.reindex(true),
+                None => {}
             }
         } else {
-            self.add_full(f, key, count);
+            self.evict_for(f, key, count);
         }
     }
 
-    /// [`Self::add`] to a full summary.
-    fn add_full(&mut self, f: u64, key: IpAddr, count: u64) {
-        if let Some(s) = self.slots.iter_mut().find(|s| s.is(f, key)) {
-            s.count = s.count.saturating_add(count);
-            return;
+    /// The slot holding `key` (whose fold is `f`), if any.
+    #[inline]
+    fn find(&mut self, f: u64, key: IpAddr) -> Option<usize> {
+        if !self.slots.has_index() && self.wants_index() {
+            // Dropped by a merge, which moves slots around.
+            self.slots.reindex(true);
         }
-        // Space-Saving's eviction: the new key takes the smallest slot's
-        // count as its error. Among equal smallest counts the largest address
-        // goes, the same order `top` and `merge` use to rank.
+        match &self.slots {
+            Slots::Heap(v, Some(index)) => index.find(v, f, key),
+            slots => slots.iter().position(|s| s.is(f, key)),
+        }
+    }
+
+    /// True when adds should find keys through an index: a large capacity,
+    /// and more slots held than a scan finds quickly.
+    #[inline]
+    fn wants_index(&self) -> bool {
+        self.capacity() > INDEX_FROM && self.slots.len() >= INDEX_FROM
+    }
+
+    /// Space-Saving's eviction, for a key a full summary does not hold: the
+    /// new key takes the smallest slot's count as its error. Among equal
+    /// smallest counts the largest address goes, the same order `top` and
+    /// `merge` use to rank.
+    fn evict_for(&mut self, f: u64, key: IpAddr, count: u64) {
         let victim = self.victim();
         let floor = self.slots[victim].count;
+        let old = self.slots[victim].fold;
         self.slots[victim] = Slot::new(key, floor.saturating_add(count), floor);
+        if let Some(index) = self.slots.index_mut() {
+            index.remove(old, victim);
+            index.insert(f, victim);
+            if index.is_crowded() {
+                self.slots.reindex(true);
+            }
+        }
         self.next.to = victim as u32;
         self.exact = false;
     }
@@ -320,6 +397,9 @@ impl TopK {
                 }
             }
             self.slots[from..].sort_unstable_by(addr_order);
+            if self.slots.has_index() {
+                self.slots.reindex(true);
+            }
             self.next = Victims {
                 floor,
                 from: from as u32,
@@ -343,6 +423,8 @@ impl TopK {
     /// Works in place: a port's running total merges one small summary per
     /// minute, and a fresh vector per merge used to cost more than the merge.
     pub fn merge(&mut self, other: &TopK) {
+        // Slots move below; the next add that needs the index makes it again.
+        self.slots.reindex(false);
         if other.exact
             && other.slots.len() <= SMALL_MERGE
             && other.capacity >= self.capacity
@@ -472,6 +554,33 @@ impl TopK {
         }
         self.total = self.total.saturating_add(other.total);
         self.exact = self.exact && fresh == 0;
+    }
+
+    /// Cuts the summary to the `capacity` best ranked keys it holds (count
+    /// descending, then address ascending); a larger `capacity` than the
+    /// summary's changes nothing. The guarantees carry over with the smaller
+    /// capacity: a dropped key's count is at most the smallest count kept,
+    /// which then bounds every key not held. A summary that held every key
+    /// exactly keeps exact counts for the keys it keeps.
+    ///
+    /// Aggregation counts an open minute with many slots, which keeps all
+    /// but the busiest minutes exact, and cuts it to the stored size when
+    /// the minute closes: the stored top sources are then the true top of
+    /// the minute, not the survivors of thousands of evictions.
+    pub fn shrink_to(&mut self, capacity: usize) {
+        let cap = capacity.clamp(1, MAX_CAPACITY);
+        if cap >= self.capacity() {
+            return;
+        }
+        self.capacity = cap as u32;
+        self.slots.reindex(false);
+        self.next = Victims::default();
+        if self.slots.len() > cap {
+            self.slots.select_nth_unstable_by(cap, slot_rank);
+            self.slots.truncate(cap);
+            self.exact = false;
+        }
+        self.slots.release_spare();
     }
 
     /// The `n` largest, by count descending and then address ascending.
@@ -676,6 +785,93 @@ impl SlotIndex {
             }
             i = (i + 1) & 255;
         }
+    }
+}
+
+/// Slot positions by fold, for adds to a summary of many slots: open
+/// addressing, at most half full counting removed entries, made again from
+/// the slots when it fills or when slots move.
+#[derive(Clone, Debug)]
+struct FoldIndex {
+    /// Slot position + 1; 0 is empty, [`REMOVED`] a removed entry that
+    /// lookups step over.
+    table: Box<[u32]>,
+    /// Entries that are not empty, removed ones included.
+    used: usize,
+}
+
+const REMOVED: u32 = u32::MAX;
+
+impl FoldIndex {
+    fn of(slots: &[Slot]) -> Box<FoldIndex> {
+        let len = (4 * slots.len()).next_power_of_two().max(4 * INDEX_FROM);
+        let mut index = Box::new(FoldIndex {
+            table: vec![0; len].into_boxed_slice(),
+            used: 0,
+        });
+        for (at, s) in slots.iter().enumerate() {
+            index.insert(s.fold, at);
+        }
+        index
+    }
+
+    #[inline]
+    fn start(&self, f: u64) -> usize {
+        (f.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & (self.table.len() - 1)
+    }
+
+    #[inline]
+    fn find(&self, slots: &[Slot], f: u64, key: IpAddr) -> Option<usize> {
+        let mask = self.table.len() - 1;
+        let mut i = self.start(f);
+        loop {
+            match self.table[i] {
+                0 => return None,
+                REMOVED => {}
+                v if slots[v as usize - 1].is(f, key) => return Some(v as usize - 1),
+                _ => {}
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Records that the key folding to `f`, which the index does not hold,
+    /// is at slot `at`.
+    fn insert(&mut self, f: u64, at: usize) {
+        let mask = self.table.len() - 1;
+        let mut i = self.start(f);
+        loop {
+            match self.table[i] {
+                0 => {
+                    self.used += 1;
+                    break;
+                }
+                REMOVED => break,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        self.table[i] = at as u32 + 1;
+    }
+
+    /// Forgets that the key folding to `f` is at slot `at`.
+    fn remove(&mut self, f: u64, at: usize) {
+        let mask = self.table.len() - 1;
+        let mut i = self.start(f);
+        loop {
+            match self.table[i] {
+                0 => return,
+                v if v == at as u32 + 1 => {
+                    self.table[i] = REMOVED;
+                    return;
+                }
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// True when lookups would start to walk long runs.
+    fn is_crowded(&self) -> bool {
+        2 * self.used > self.table.len()
     }
 }
 

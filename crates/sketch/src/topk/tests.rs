@@ -216,8 +216,15 @@ fn evictions_follow_the_reference_through_adds_and_merges() {
         x
     };
     for round in 0..400 {
-        let cap = 1 + (next() % 40) as usize;
-        let keys = 1 + next() % 200;
+        // Every fourth round a capacity above INDEX_FROM, so that adds go
+        // through the index while keys are evicted and slots move.
+        let large = round % 4 == 3;
+        let cap = if large {
+            INDEX_FROM + 1 + (next() % 300) as usize
+        } else {
+            1 + (next() % 40) as usize
+        };
+        let keys = 1 + next() % if large { 1000 } else { 200 };
         let mut t = TopK::new(cap);
         let mut model: Vec<TopEntry> = Vec::new();
         for step in 0..2000 {
@@ -256,5 +263,73 @@ fn evictions_follow_the_reference_through_adds_and_merges() {
         }
         model.sort_unstable_by(rank);
         assert_eq!(t.top(usize::MAX), model, "round {round}");
+        // Cutting to the best few keeps exactly the model's best few, and
+        // the summary goes on adding from there like the reference.
+        let k = 1 + (next() % 40) as usize;
+        t.shrink_to(k);
+        model.truncate(k);
+        assert_eq!(t.top(usize::MAX), model, "round {round}, shrunk to {k}");
+        assert_eq!(t.capacity(), k.min(cap));
+        for _ in 0..200 {
+            let addr = IpAddr::from([198, 18, 0, (next() % 60) as u8]);
+            t.add(addr, 1);
+            reference_add(&mut model, k.min(cap), addr, 1);
+        }
+        model.sort_unstable_by(rank);
+        assert_eq!(t.top(usize::MAX), model, "round {round}, after the cut");
     }
+}
+
+#[test]
+fn a_wide_summary_cut_to_size_gives_the_true_top_with_bounds() {
+    // An open minute of a busy port: 500 sources, counts 1..=500 packets
+    // apart from a few heavy ones, added interleaved. With room for all of
+    // them the counts stay exact; cut to 32 the summary holds the true 32
+    // largest, each with error 0, and no other key exceeds the floor.
+    let addr = |i: u32| IpAddr::from((0xc612_0000 + i).to_be_bytes());
+    let count = |i: u32| {
+        if i < 5 {
+            10_000 + u64::from(i)
+        } else {
+            u64::from(i % 97) + 1
+        }
+    };
+    let mut t = TopK::new(1024);
+    let mut left: Vec<u64> = (0..500).map(count).collect();
+    let mut total = 0;
+    while left.iter().any(|&c| c > 0) {
+        for (i, c) in left.iter_mut().enumerate() {
+            if *c > 0 {
+                t.add(addr(i as u32), 1);
+                *c -= 1;
+                total += 1;
+            }
+        }
+    }
+    assert!(t.is_exact());
+    assert_eq!(t.len(), 500);
+    t.shrink_to(TopK::DEFAULT_CAPACITY);
+    assert!(!t.is_exact());
+    assert_eq!(t.total(), total);
+    let mut truth: Vec<(u64, IpAddr)> = (0..500).map(|i| (count(i), addr(i))).collect();
+    truth.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let got = t.top(usize::MAX);
+    assert_eq!(got.len(), 32);
+    for (e, (c, a)) in got.iter().zip(&truth) {
+        assert_eq!((e.addr, e.count, e.error), (*a, *c, 0));
+    }
+    // Merging into a default summary keeps the bounds: the floor (the 32nd
+    // count) is added to keys the other side lacks.
+    let floor = got[31].count;
+    let mut run = TopK::new(TopK::DEFAULT_CAPACITY);
+    run.add(addr(9_999), 3);
+    run.merge(&t);
+    let other = run
+        .top(usize::MAX)
+        .into_iter()
+        .find(|e| e.addr == addr(9_999));
+    if let Some(e) = other {
+        assert_eq!((e.count, e.error), (3 + floor, floor));
+    }
+    assert!(run.top(5).iter().all(|e| e.error == 0));
 }
