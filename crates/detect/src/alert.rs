@@ -149,8 +149,11 @@ pub struct Totals {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopSource {
     pub addr: IpAddr,
-    /// Packets counted in the minutes' top lists (an upper bound when a
-    /// minute's list was not exact).
+    /// Packets counted in the minutes' top lists. A minute keeps its true
+    /// top 32 with exact counts (unless more than 1,024 sources sent to the
+    /// port in that minute), so this is the source's count over the minutes
+    /// where it was among its port's 32 loudest: at most its true count, and
+    /// equal to it for a source that was loud throughout.
     pub packets: u64,
 }
 
