@@ -30,11 +30,6 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn interrupted() {
-    Interrupts::new().recv().await;
-}
-
 /// Ctrl-C and SIGTERM, caught from the moment this is made (inside a
 /// runtime); [`Self::recv`] waits for the first.
 pub struct Interrupts {

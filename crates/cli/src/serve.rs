@@ -21,6 +21,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<Exit> {
             bail!("{}: no such store (write one with `portwatch analyze --db {}`)", a.db, a.db);
         }
         let store: Arc<dyn Store> = Arc::from(open_store(&a.db).await?);
+        // Caught before the port answers, so a client that stops the
+        // server as soon as it can reach it still gets a clean stop.
+        let interrupts = crate::exit::Interrupts::new();
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .with_context(|| format!("--listen {}: cannot listen there", a.listen))?;
@@ -30,9 +33,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<Exit> {
             a.db
         );
         axum::serve(listener, router(ApiState::new(store, detect)))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(interrupts.recv())
             .await
             .context("serving HTTP")?;
         Ok::<_, anyhow::Error>(())

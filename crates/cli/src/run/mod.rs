@@ -47,6 +47,10 @@ async fn serve(
     attrib: crate::attrib::Attribution,
     signatures: Arc<SignatureSet>,
 ) -> anyhow::Result<()> {
+    // Caught from here on: a Ctrl-C that comes once the API answers, but
+    // before the sensor starts waiting for one, must still flush and exit
+    // 0 instead of killing the process with the default action.
+    let interrupts = crate::exit::Interrupts::new();
     if !plan.store.contains(':') || plan.store.starts_with("sqlite:") {
         std::fs::create_dir_all(&plan.state_dir).with_context(|| {
             format!(
@@ -156,7 +160,7 @@ async fn serve(
     });
     drop(handle);
 
-    let summary = sensor.run(shutdown_signal()).await;
+    let summary = sensor.run(shutdown_signal(interrupts)).await;
     // Stop the sources and the API whatever happened to the sensor.
     stop_logs.store(true, Ordering::Relaxed);
     if let Some(pot) = honeypot {
@@ -190,8 +194,8 @@ async fn serve(
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    crate::exit::interrupted().await;
+async fn shutdown_signal(interrupts: crate::exit::Interrupts) {
+    interrupts.recv().await;
     tracing::info!("shutdown requested: flushing");
 }
 
