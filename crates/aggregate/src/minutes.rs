@@ -30,7 +30,11 @@ const OPEN_SECS: i64 = 60;
 /// past the first few the stored top sources were whoever came last, with
 /// errors as large as their counts (and so were the whole run's, merged
 /// from them). With room for all of a minute's sources the counts are exact
-/// and the cut keeps the minute's true top 32, each with error 0.
+/// and the cut keeps the minute's true top 32, each with error 0. The room
+/// is taken as sources arrive (40 bytes each, and an index of 16 bytes a
+/// slot past 32), so only a bucket that really sees a thousand sources in
+/// its minute holds ~56 KiB, and only while its minute is open (the last
+/// two minutes).
 const OPEN_TOP_SOURCES: usize = 1024;
 
 /// The buckets of one minute.
