@@ -19,11 +19,16 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// The heaviest source as a table cell: `203.0.113.9 (1,234)`, or `-`.
+/// The heaviest source as a table cell: `203.0.113.9 (1,234)`, with a `~`
+/// before the count when it may overstate (`(~1,234)`), or `-`.
 pub fn top_source(top: &[portwatch_sketch::TopEntry]) -> String {
     top.first().map_or_else(
         || "-".into(),
-        |e| format!("{} ({})", e.addr, count(e.count)),
+        |e| {
+            // An upper bound, like every estimate in a table, gets a `~`.
+            let approx = if e.error > 0 { "~" } else { "" };
+            format!("{} ({approx}{})", e.addr, count(e.count))
+        },
     )
 }
 
@@ -76,6 +81,18 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn a_top_source_that_may_overstate_is_marked() {
+        let entry = |count, error| portwatch_sketch::TopEntry {
+            addr: std::net::IpAddr::from([198, 18, 0, 9]),
+            count,
+            error,
+        };
+        assert_eq!(top_source(&[]), "-");
+        assert_eq!(top_source(&[entry(1234, 0)]), "198.18.0.9 (1,234)");
+        assert_eq!(top_source(&[entry(41_644, 35)]), "198.18.0.9 (~41,644)");
     }
 
     #[test]
