@@ -66,7 +66,28 @@ pub(crate) fn stage(
     width: BucketWidth,
     new: &HashMap<SeriesKey, u64>,
 ) -> Vec<Staged> {
-    rollup(minutes.iter().map(|e| (&e.0, &e.1)), width)
+    staged(rollup(minutes.iter().map(|e| (&e.0, &e.1)), width), width, new)
+}
+
+/// [`stage`] from rows of a finer width that hold the batch's buckets alone
+/// (not yet merged with the store): an hour from its twelve 5-minute rows
+/// instead of its sixty minutes. Distinct counts come out the same either
+/// way; top sources within their bounds (their merge beyond capacity
+/// depends on grouping).
+pub(crate) fn stage_rows(
+    rows: &[Staged],
+    width: BucketWidth,
+    new: &HashMap<SeriesKey, u64>,
+) -> Vec<Staged> {
+    staged(rollup(rows.iter().map(|s| (&s.key, &s.bucket)), width), width, new)
+}
+
+pub(crate) fn staged(
+    rolled: Vec<(SeriesKey, PortBucket)>,
+    width: BucketWidth,
+    new: &HashMap<SeriesKey, u64>,
+) -> Vec<Staged> {
+    rolled
         .into_iter()
         .map(|(key, bucket)| Staged {
             new_minutes: if width == BucketWidth::Minute {

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::TryStreamExt;
-use portwatch_aggregate::{Batch, SeriesKey};
+use portwatch_aggregate::{Batch, PortBucket, SeriesKey};
 use portwatch_core::BucketWidth;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
@@ -124,6 +124,9 @@ async fn merge_series(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), 
     let none = HashMap::new();
     for day in plan::runs(&minutes, Day) {
         let mut new_in_day = HashMap::new();
+        // The day's rows, summed from its hours as they are staged (a busy
+        // port's day from 24 hour rows instead of 1,440 minutes).
+        let mut day_sum: HashMap<SeriesKey, PortBucket> = HashMap::new();
         for hour in plan::runs(day, Hour) {
             let mut rows = plan::stage(hour, Minute, &none);
             absorb(conn, Minute, &mut rows).await?;
@@ -136,10 +139,16 @@ async fn merge_series(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), 
                 biased;
                 write_series(conn, Minute, &mut rows),
                 async {
-                    (
-                        plan::stage(hour, FiveMinutes, &new_5m),
-                        plan::stage(hour, Hour, &new_1h),
-                    )
+                    let five = plan::stage(hour, FiveMinutes, &new_5m);
+                    let hourly = plan::stage_rows(&five, Hour, &new_1h);
+                    for s in &hourly {
+                        let key = SeriesKey {
+                            start: floor_to(s.key.start, DAY),
+                            ..s.key
+                        };
+                        day_sum.entry(key).or_default().merge(&s.bucket);
+                    }
+                    (five, hourly)
                 }
             );
             written?;
@@ -148,7 +157,9 @@ async fn merge_series(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), 
                 write_series(conn, width, rows).await?;
             }
         }
-        let mut rows = plan::stage(day, Day, &new_in_day);
+        let mut day_rows: Vec<(SeriesKey, PortBucket)> = day_sum.into_iter().collect();
+        day_rows.sort_unstable_by_key(|(key, _)| *key);
+        let mut rows = plan::staged(day_rows, Day, &new_in_day);
         absorb(conn, Day, &mut rows).await?;
         write_series(conn, Day, &mut rows).await?;
     }
