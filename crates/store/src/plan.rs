@@ -2,9 +2,9 @@
 //! database.
 //!
 //! A batch is merged one UTC hour of minutes at a time (so memory stays
-//! bounded by an hour of data however large the batch), and each hour's
-//! minutes are rolled up into 5-minute and hour buckets; day buckets are
-//! rolled up from the minutes of a whole UTC day. Every bucket carries how
+//! bounded by an hour of data however large the batch): each hour's minutes
+//! are rolled up into 5-minute buckets, those into the hour's buckets, and
+//! the hours of a whole UTC day into day buckets. Every bucket carries how
 //! many of its minutes the batch brought *newly* into the store, so that the
 //! stored count of active minutes stays right when late data (rule 1) lands
 //! in a minute that already exists.
