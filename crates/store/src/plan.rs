@@ -66,7 +66,11 @@ pub(crate) fn stage(
     width: BucketWidth,
     new: &HashMap<SeriesKey, u64>,
 ) -> Vec<Staged> {
-    staged(rollup(minutes.iter().map(|e| (&e.0, &e.1)), width), width, new)
+    staged(
+        rollup(minutes.iter().map(|e| (&e.0, &e.1)), width),
+        width,
+        new,
+    )
 }
 
 /// [`stage`] from rows of a finer width that hold the batch's buckets alone
@@ -79,7 +83,11 @@ pub(crate) fn stage_rows(
     width: BucketWidth,
     new: &HashMap<SeriesKey, u64>,
 ) -> Vec<Staged> {
-    staged(rollup(rows.iter().map(|s| (&s.key, &s.bucket)), width), width, new)
+    staged(
+        rollup(rows.iter().map(|s| (&s.key, &s.bucket)), width),
+        width,
+        new,
+    )
 }
 
 pub(crate) fn staged(
