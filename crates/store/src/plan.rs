@@ -66,6 +66,14 @@ pub(crate) fn stage(
     width: BucketWidth,
     new: &HashMap<SeriesKey, u64>,
 ) -> Vec<Staged> {
+    if width == BucketWidth::Minute {
+        // Each minute is its own row: a copy, not a merge into an empty
+        // bucket (the same value, without the merge's work).
+        let mut rows: Vec<(SeriesKey, PortBucket)> =
+            minutes.iter().map(|e| (e.0, e.1.clone())).collect();
+        rows.sort_unstable_by_key(|(key, _)| *key);
+        return staged(rows, width, new);
+    }
     staged(
         rollup(minutes.iter().map(|e| (&e.0, &e.1)), width),
         width,
