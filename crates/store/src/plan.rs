@@ -98,6 +98,7 @@ pub(crate) fn stage_rows(
     )
 }
 
+/// Rows about to be written from buckets already of `width`, sorted by key.
 pub(crate) fn staged(
     rolled: Vec<(SeriesKey, PortBucket)>,
     width: BucketWidth,
