@@ -227,10 +227,16 @@ impl Slots {
         matches!(self, Slots::Heap(_, Some(_)))
     }
 
-    /// Makes the index again from the slots, or drops it.
-    fn reindex(&mut self, keep: bool) {
+    /// Makes the index again from the slots.
+    fn reindex(&mut self) {
         if let Slots::Heap(v, index) = self {
-            *index = keep.then(|| FoldIndex::of(v));
+            *index = Some(FoldIndex::of(v));
+        }
+    }
+
+    fn drop_index(&mut self) {
+        if let Slots::Heap(_, index) = self {
+            *index = None;
         }
     }
 
@@ -320,10 +326,10 @@ impl TopK {
                 Some(index) => {
                     index.insert(f, at);
                     if index.is_crowded() {
-                        self.slots.reindex(true);
+                        self.slots.reindex();
                     }
                 }
-                None if wants => self.slots.reindex(true),
+                None if wants => self.slots.reindex(),
                 None => {}
             }
         } else {
@@ -336,7 +342,7 @@ impl TopK {
     fn find(&mut self, f: u64, key: IpAddr) -> Option<usize> {
         if !self.slots.has_index() && self.wants_index() {
             // Dropped by a merge, which moves slots around.
-            self.slots.reindex(true);
+            self.slots.reindex();
         }
         match &self.slots {
             Slots::Heap(v, Some(index)) => index.find(v, f, key),
@@ -364,7 +370,7 @@ impl TopK {
             index.remove(old, victim);
             index.insert(f, victim);
             if index.is_crowded() {
-                self.slots.reindex(true);
+                self.slots.reindex();
             }
         }
         self.next.to = victim as u32;
@@ -398,7 +404,7 @@ impl TopK {
             }
             self.slots[from..].sort_unstable_by(addr_order);
             if self.slots.has_index() {
-                self.slots.reindex(true);
+                self.slots.reindex();
             }
             self.next = Victims {
                 floor,
@@ -424,7 +430,7 @@ impl TopK {
     /// minute, and a fresh vector per merge used to cost more than the merge.
     pub fn merge(&mut self, other: &TopK) {
         // Slots move below; the next add that needs the index makes it again.
-        self.slots.reindex(false);
+        self.slots.drop_index();
         if other.exact
             && other.slots.len() <= SMALL_MERGE
             && other.capacity >= self.capacity
@@ -439,14 +445,15 @@ impl TopK {
         // Which of our own slots the other side also holds; they get its
         // count instead of its floor.
         let mut matched = Marks::new(own);
-        // An index pays off only when many lookups share it.
-        let index = if other.slots.len() > 4 {
-            SlotIndex::new(&self.slots[..own])
-        } else {
-            SlotIndex { table: None }
-        };
+        // An index pays off only when many lookups share it (merging two
+        // full summaries of capacity 32 scanned 32 slots 32 times).
+        let index = (other.slots.len() > 4 && own > 16).then(|| FoldIndex::of(&self.slots[..own]));
         for y in other.slots.iter() {
-            let found = index.find(&self.slots[..own], y);
+            let (mine, key) = (&self.slots[..own], y.addr());
+            let found = match &index {
+                Some(index) => index.find(mine, y.fold, key),
+                None => mine.iter().position(|x| x.is(y.fold, key)),
+            };
             match found {
                 Some(j) => {
                     matched.set(j);
@@ -573,7 +580,7 @@ impl TopK {
             return;
         }
         self.capacity = cap as u32;
-        self.slots.reindex(false);
+        self.slots.drop_index();
         self.next = Victims::default();
         if self.slots.len() > cap {
             self.slots.select_nth_unstable_by(cap, slot_rank);
@@ -740,57 +747,9 @@ fn slot_rank(x: &Slot, y: &Slot) -> std::cmp::Ordering {
     y.count.cmp(&x.count).then(addr_order(x, y))
 }
 
-/// Finds slots by address: a scan for a few slots, a small open-addressing
-/// table over the folds for more (merging two full summaries of capacity
-/// 32 scanned 32 slots 32 times).
-struct SlotIndex {
-    /// Slot position + 1, 0 for empty; used when there are 17 to 127 slots.
-    table: Option<[u8; 256]>,
-}
-
-impl SlotIndex {
-    fn new(slots: &[Slot]) -> SlotIndex {
-        if slots.len() <= 16 || slots.len() >= 128 {
-            return SlotIndex { table: None };
-        }
-        let mut table = [0u8; 256];
-        for (j, s) in slots.iter().enumerate() {
-            let mut i = Self::start(s.fold);
-            while table[i] != 0 {
-                i = (i + 1) & 255;
-            }
-            table[i] = j as u8 + 1;
-        }
-        SlotIndex { table: Some(table) }
-    }
-
-    #[inline]
-    fn start(fold: u64) -> usize {
-        (fold.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
-    }
-
-    fn find(&self, slots: &[Slot], y: &Slot) -> Option<usize> {
-        let same = |x: &Slot| x.fold == y.fold && x.v6 == y.v6;
-        let Some(table) = &self.table else {
-            return slots.iter().position(same);
-        };
-        let mut i = Self::start(y.fold);
-        loop {
-            let j = usize::from(table[i]);
-            if j == 0 {
-                return None;
-            }
-            if same(&slots[j - 1]) {
-                return Some(j - 1);
-            }
-            i = (i + 1) & 255;
-        }
-    }
-}
-
-/// Slot positions by fold, for adds to a summary of many slots: open
-/// addressing, at most half full counting removed entries, made again from
-/// the slots when it fills or when slots move.
+/// Slot positions by fold, for adds to a summary of many slots and for
+/// merges: open addressing, at most half full counting removed entries,
+/// made again from the slots when it fills or when slots move.
 #[derive(Clone, Debug)]
 struct FoldIndex {
     /// Slot position + 1; 0 is empty, [`REMOVED`] a removed entry that
